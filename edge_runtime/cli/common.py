@@ -1,0 +1,90 @@
+"""Options shared by every command that loads a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge_runtime.bundle import parse_channels
+from edge_runtime.defaults import default_model
+from edge_runtime.pipeline import Pipeline
+
+
+def _channels(what: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> tuple[float, float, float]:
+        try:
+            return parse_channels(text, what)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        type=Path,
+        help="a .tflite (with or without its .json manifest); "
+        "default: the shipped models/unet_camvid_int8.tflite or $EDGE_RUNTIME_MODEL",
+    )
+    g.add_argument("--labels", type=Path, help="labels file, one per line (bare .tflite only)")
+    g.add_argument(
+        "--mean",
+        type=_channels("--mean"),
+        help="input mean on 0..255, one value or R,G,B (overrides the manifest)",
+    )
+    g.add_argument(
+        "--std",
+        type=_channels("--std"),
+        help="input std on 0..255, one value or R,G,B (overrides the manifest)",
+    )
+    g.add_argument(
+        "--resize",
+        choices=["stretch", "letterbox"],
+        help="how images are fitted to the input (overrides the manifest)",
+    )
+    g.add_argument("--threads", type=_positive_int, help="CPU threads for the interpreter")
+    g.add_argument(
+        "--delegate",
+        choices=["auto", "cpu", "edgetpu"],
+        default="auto",
+        help="auto: the Edge TPU when the model is compiled for it (default)",
+    )
+    g.add_argument("--edgetpu-device", help="usb, pci, usb:0, pci:1 ... (default: first found)")
+    g.add_argument(
+        "--cpu-fallback", type=Path, help="CPU .tflite to run when the Edge TPU cannot be used"
+    )
+
+
+def open_pipeline(args: argparse.Namespace) -> Pipeline:
+    pipe = Pipeline.open(
+        args.model or default_model(),
+        num_threads=args.threads,
+        delegate=args.delegate,
+        edgetpu_device=args.edgetpu_device,
+        cpu_fallback=args.cpu_fallback,
+        labels_file=args.labels,
+        mean=args.mean,
+        std=args.std,
+        resize=args.resize,
+    )
+    if pipe.engine.delegate.fell_back:
+        print(f"edge-runtime: warning: {pipe.engine.delegate.describe()}", file=sys.stderr)
+    return pipe
+
+
+def error(prog: str, message: object) -> None:
+    """One line on stderr, no traceback."""
+    print(f"{prog}: error: {message}", file=sys.stderr)

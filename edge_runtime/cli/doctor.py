@@ -1,0 +1,94 @@
+"""``edge-runtime doctor``: is this machine ready, and if not, what to do."""
+
+from __future__ import annotations
+
+import argparse
+
+from edge_runtime import edgetpu
+from edge_runtime.errors import ModelError
+from edge_runtime.system_info import importable, machine_info
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="runtime, Edge TPU, camera libraries, CPU; with advice")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = machine_info()
+    rows: list[tuple[str, bool | None, str, str]] = []  # (what, ok, found, advice)
+    rt = info["runtime"]
+    rows.append(
+        (
+            "interpreter",
+            rt != "none",
+            f"{rt} {info['runtime_version'] or ''}".strip(),
+            "pip install ai-edge-litert (or tflite-runtime on 32-bit boards)",
+        )
+    )
+    lib = bool(info["libedgetpu"])
+    rows.append(
+        (
+            "libedgetpu",
+            lib if lib else None,
+            edgetpu.LIBRARY + (" loaded" if lib else " not found"),
+            "only for a Coral: apt install libedgetpu1-std (README: Install on a Coral)",
+        )
+    )
+    devices = info["edgetpu_devices"]
+    rows.append(
+        (
+            "Edge TPUs",
+            bool(devices) or None,
+            ", ".join(devices) or "none",  # type: ignore[arg-type]
+            "only for a Coral: plug in the USB Accelerator / check the apex driver",
+        )
+    )
+    cam = importable("picamera2")
+    rows.append(
+        (
+            "picamera2",
+            cam or None,
+            "importable" if cam else "missing",
+            "Raspberry Pi camera: apt install python3-picamera2 and a venv made with "
+            "--system-site-packages",
+        )
+    )
+    cv = importable("cv2")
+    rows.append(
+        (
+            "OpenCV",
+            cv or None,
+            "importable" if cv else "missing",
+            "USB / network cameras and video files: pip install 'edge-runtime[camera]'",
+        )
+    )
+    try:
+        from edge_runtime.defaults import default_model
+
+        model = str(default_model())
+        has_model = True
+    except ModelError:
+        from edge_runtime.defaults import DEFAULT_MODEL_FILE
+
+        model, has_model = f"{DEFAULT_MODEL_FILE} not found", False
+    rows.append(("default model", has_model, model, "pass --model PATH or set EDGE_RUNTIME_MODEL"))
+    pi = info["raspberry_pi"]
+    print(
+        f"machine      {info['cpu']} ({info['cores']} cores, {info['machine']}, "
+        f"governor {info['governor'] or 'n/a'})"
+    )
+    print(f"board        {pi or 'not a Raspberry Pi'}")
+    print(f"python       {info['python']}, numpy {info['numpy']}, Pillow {info['pillow']}")
+    if info["governor"] not in (None, "performance"):
+        print(
+            "             hint: for stable latency, "
+            "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
+        )
+    for what, ok, found, advice in rows:
+        mark = "ok" if ok else ("--" if ok is None else "!!")
+        print(f"[{mark}] {what:13} {found}")
+        if not ok:
+            print(f"     {'':13} {advice}")
+    # Only a missing interpreter or model makes this machine unable to segment.
+    return 0 if rows[0][1] and has_model else 1

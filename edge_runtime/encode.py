@@ -1,0 +1,48 @@
+"""Encoders for results: the label map as an 8-bit palette PNG, overlays as JPEG."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+# Measured on a 640x480 CamVid mask (bench/png_levels.py; README "Performance"):
+# zlib level 1 with the RLE strategy is several times faster than Pillow's default level
+# and the file is about the same size, because label maps are long runs of one value.
+PNG_COMPRESS_LEVEL = 1
+PNG_COMPRESS_TYPE = 3  # zlib Z_RLE
+JPEG_QUALITY = 85
+
+
+def palette_bytes(palette: list[tuple[int, int, int]] | tuple[tuple[int, int, int], ...]) -> bytes:
+    flat = bytearray()
+    for rgb in palette[:256]:
+        flat.extend(rgb)
+    flat.extend(b"\0" * (768 - len(flat)))
+    return bytes(flat)
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """PNG of a label image (mode P or L): pixel value = class id."""
+    buf = io.BytesIO()
+    image.save(buf, "PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE)
+    return buf.getvalue()
+
+
+def encode_jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def colorize(label_image: Image.Image) -> Image.Image:
+    """RGB colour mask from a palette label image."""
+    return label_image.convert("RGB")
+
+
+def blend(image: Image.Image, label_image: Image.Image, alpha: float) -> Image.Image:
+    """The image with the colour mask blended in (``alpha`` = weight of the mask)."""
+    colour = colorize(label_image)
+    if colour.size != image.size:
+        colour = colour.resize(image.size, Image.Resampling.NEAREST)
+    return Image.blend(image, colour, alpha)

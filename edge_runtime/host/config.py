@@ -1,0 +1,130 @@
+"""Training configuration: one YAML file per shipped model (the seed's ``cfg`` dict)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_DATA_ROOT = Path("../shared/data")
+
+
+def data_root() -> Path:
+    """Where relative dataset paths point: ``EDGE_RUNTIME_DATA`` or ``../shared/data``."""
+    return Path(os.environ.get("EDGE_RUNTIME_DATA", str(DEFAULT_DATA_ROOT)))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Strict):
+    arch: Literal["unet", "fcn32s"] = "unet"
+    filters: int = Field(16, ge=1)
+    depth: int = Field(4, ge=1, le=6)
+    kernel_size: int = Field(3, ge=1)
+    batch_norm: bool = True
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+
+
+class DataConfig(_Strict):
+    name: str
+    kind: Literal["folder"] = "folder"
+    train_images: Path
+    train_masks: Path
+    val_images: Path
+    val_masks: Path
+    labels: list[str]
+    palette: list[tuple[int, int, int]]
+    ignore_index: int | None = None
+    license: str = "unknown"
+
+    @model_validator(mode="after")
+    def _palette_matches(self) -> DataConfig:
+        if len(self.palette) != len(self.labels):
+            raise ValueError(
+                f"palette has {len(self.palette)} colours for {len(self.labels)} labels"
+            )
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else data_root() / path
+
+
+class InputConfig(_Strict):
+    width: int = Field(256, ge=8)
+    height: int = Field(192, ge=8)
+    mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
+    std: tuple[float, float, float] = (127.5, 127.5, 127.5)
+
+
+class AugmentConfig(_Strict):
+    scale_min: float = Field(0.75, gt=0)
+    scale_max: float = Field(1.5, gt=0)
+    flip: bool = True
+    photometric: bool = True
+
+
+class PruningConfig(_Strict):
+    """``tfmot`` PolynomialDecay; steps may be given as fractions of all training steps."""
+
+    enabled: bool = True
+    initial_sparsity: float = Field(0.0, ge=0.0, lt=1.0)
+    final_sparsity: float = Field(0.60, ge=0.0, lt=1.0)
+    begin_step: int | None = None
+    end_step: int | None = None
+    begin_fraction: float = Field(0.3, ge=0.0, le=1.0)
+    end_fraction: float = Field(0.7, ge=0.0, le=1.0)
+    frequency: int = Field(100, ge=1)
+
+    def steps(self, total_steps: int) -> tuple[int, int]:
+        begin = (
+            self.begin_step
+            if self.begin_step is not None
+            else int(total_steps * self.begin_fraction)
+        )
+        end = self.end_step if self.end_step is not None else int(total_steps * self.end_fraction)
+        if end <= begin:
+            raise ValueError(f"pruning end_step {end} must be after begin_step {begin}")
+        return begin, end
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(40, ge=1)
+    batch_size: int = Field(8, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    min_learning_rate: float = Field(1e-5, ge=0)
+    class_weighting: Literal["none", "median_frequency"] = "median_frequency"
+    max_class_weight: float = Field(10.0, gt=0)
+    seed: int = 0
+    augment: AugmentConfig = AugmentConfig()
+    steps_per_epoch: int | None = Field(None, ge=1)
+    val_limit: int | None = Field(None, ge=1)
+
+
+class ExperimentConfig(_Strict):
+    name: str
+    version: str = "1.0.0"
+    description: str = ""
+    model: ModelConfig = ModelConfig()
+    data: DataConfig
+    input: InputConfig = InputConfig()
+    train: TrainConfig = TrainConfig()
+    pruning: PruningConfig = PruningConfig()
+
+    @classmethod
+    def load(cls, path: Path) -> ExperimentConfig:
+        """Read a YAML config; raises ``ValueError`` with every problem found."""
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise ValueError(f"cannot read config {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ValueError(f"config {path} is not valid YAML: {exc}") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ValueError(f"config {path}: {exc}") from exc

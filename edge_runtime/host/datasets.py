@@ -1,0 +1,147 @@
+"""Streaming tf.data pipelines over image/mask folders (CamVid, encoded COCO).
+
+Images are read from disk every epoch, never held in memory as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from edge_runtime.host.tf_compat import tf
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+@dataclass(frozen=True)
+class FolderDataset:
+    """Pairs ``images/NAME.*`` with ``masks/NAME.png`` (one class id per pixel)."""
+
+    images: Path
+    masks: Path
+
+    def pairs(self) -> list[tuple[Path, Path]]:
+        if not self.images.is_dir():
+            raise FileNotFoundError(f"image folder not found: {self.images}")
+        if not self.masks.is_dir():
+            raise FileNotFoundError(f"mask folder not found: {self.masks}")
+        found = []
+        for image in sorted(self.images.iterdir()):
+            if image.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            mask = self.masks / f"{image.stem}.png"
+            if mask.exists():
+                found.append((image, mask))
+        if not found:
+            raise ValueError(f"no image/mask pairs in {self.images} and {self.masks}")
+        return found
+
+
+def class_pixel_counts(
+    masks: Sequence[Path], num_classes: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per class: pixels in total, and pixels of the images in which it appears."""
+    pixels = np.zeros(num_classes, np.int64)
+    image_pixels = np.zeros(num_classes, np.int64)
+    for path in masks:
+        with Image.open(path) as im:
+            counts = np.bincount(np.asarray(im).reshape(-1), minlength=256)[:num_classes]
+        pixels += counts
+        image_pixels += np.where(counts > 0, counts.sum(), 0)
+    return pixels, image_pixels
+
+
+def median_frequency_weights(masks: Sequence[Path], num_classes: int) -> npt.NDArray[np.float32]:
+    """Median-frequency balancing (Eigen & Fergus 2015), as SegNet uses on CamVid."""
+    pixels, image_pixels = class_pixel_counts(masks, num_classes)
+    freq = np.where(image_pixels > 0, pixels / np.maximum(image_pixels, 1), 0.0)
+    median = np.median(freq[freq > 0])
+    return np.where(freq > 0, median / np.maximum(freq, 1e-12), 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Augment:
+    scale_min: float = 0.75
+    scale_max: float = 1.5
+    flip: bool = True
+    photometric: bool = True
+
+
+def _read(image_path: tf.Tensor, mask_path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    image = tf.io.decode_image(tf.io.read_file(image_path), channels=3, expand_animations=False)
+    mask = tf.io.decode_png(tf.io.read_file(mask_path), channels=1)
+    return tf.cast(image, tf.float32), mask
+
+
+def make_dataset(
+    pairs: Sequence[tuple[Path, Path]],
+    *,
+    height: int,
+    width: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    ignore_index: int | None,
+    class_weights: npt.NDArray[np.float32] | None = None,
+    batch_size: int = 8,
+    augment: Augment | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """``(image, label, weight)`` batches: image normalized as ``(pixel - mean) / std``,
+    label with ignored pixels set to 0 and weight 0 there (class weight elsewhere)."""
+    images = [str(p[0]) for p in pairs]
+    masks = [str(p[1]) for p in pairs]
+    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(_read, num_parallel_calls=tf.data.AUTOTUNE)
+    fill = 255 if ignore_index is None else ignore_index
+
+    def resize(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        if augment is None:
+            image = tf.image.resize(image, (height, width), antialias=True)
+            mask = tf.image.resize(mask, (height, width), method="nearest")
+            return image, mask
+        scale = tf.random.uniform((), augment.scale_min, augment.scale_max)
+        h = tf.cast(tf.round(height * scale), tf.int32)
+        w = tf.cast(tf.round(width * scale), tf.int32)
+        image = tf.image.resize(image, (h, w), antialias=True)
+        mask = tf.image.resize(mask, (h, w), method="nearest")
+        # Pad up to the crop size (image with the mean, mask with ignore), then crop.
+        ph, pw = tf.maximum(height - h, 0), tf.maximum(width - w, 0)
+        pad = [[ph // 2, ph - ph // 2], [pw // 2, pw - pw // 2], [0, 0]]
+        image = tf.pad(image - mean, pad) + mean
+        mask = tf.pad(tf.cast(mask, tf.int32) - fill, pad) + fill
+        stacked = tf.concat([image, tf.cast(mask, tf.float32)], axis=-1)
+        stacked = tf.image.random_crop(stacked, (height, width, 4))
+        if augment.flip:
+            stacked = tf.image.random_flip_left_right(stacked)
+        image, mask = stacked[..., :3], tf.cast(stacked[..., 3:], tf.uint8)
+        if augment.photometric:
+            image = tf.image.random_brightness(image, 25.0)
+            image = tf.image.random_contrast(image, 0.8, 1.2)
+            image = tf.image.random_saturation(image, 0.8, 1.2)
+            image = tf.clip_by_value(image, 0.0, 255.0)
+        return image, mask
+
+    weights = tf.constant(
+        class_weights if class_weights is not None else np.ones(256, np.float32), tf.float32
+    )
+
+    def finish(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        label = tf.cast(mask[..., 0], tf.int32)
+        valid = label != ignore_index if ignore_index is not None else tf.ones_like(label, bool)
+        label = tf.where(valid, label, 0)
+        weight = tf.where(valid, tf.gather(weights, tf.minimum(label, tf.size(weights) - 1)), 0.0)
+        image = (image - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
+        image = tf.ensure_shape(image, (height, width, 3))
+        return image, label, weight
+
+    ds = ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=augment is not None).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,274 @@
+"""Training with magnitude pruning during training (tensorflow-model-optimization).
+
+``train(config, out_dir)`` writes into ``out_dir``:
+``history.csv`` (one row per epoch), ``best.keras`` (stripped model with the best val mIoU
+among the epochs that reached the target sparsity), ``final.keras``, ``backup/`` (resume
+state), ``class_weights.json``, ``config.yaml`` and the per-epoch plots (``*.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.datasets import (
+    Augment,
+    FolderDataset,
+    make_dataset,
+    median_frequency_weights,
+)
+from edge_runtime.host.tf_compat import keras, tf, tfmot
+from edge_runtime.metrics import ConfusionAccumulator
+
+PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+
+
+def build_model(cfg: ExperimentConfig) -> keras.Model:
+    n = len(cfg.data.labels)
+    if cfg.model.arch == "unet":
+        from edge_runtime.host.unet import build_unet
+
+        return build_unet(
+            cfg.input.height,
+            cfg.input.width,
+            n,
+            filters=cfg.model.filters,
+            depth=cfg.model.depth,
+            kernel_size=cfg.model.kernel_size,
+            batch_norm=cfg.model.batch_norm,
+            dropout=cfg.model.dropout,
+            name=cfg.name,
+        )
+    from edge_runtime.host.fcn import build_fcn32s  # type: ignore[import-not-found]
+
+    return build_fcn32s(cfg.input.height, cfg.input.width, n, name=cfg.name)
+
+
+def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: int) -> keras.Model:
+    """Wrap every conv layer in ``prune_low_magnitude`` with the config's PolynomialDecay."""
+    begin, end = cfg.pruning.steps(total_steps)
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=cfg.pruning.initial_sparsity,
+        final_sparsity=cfg.pruning.final_sparsity,
+        begin_step=begin,
+        end_step=end,
+        frequency=cfg.pruning.frequency,
+    )
+
+    def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, PRUNABLE):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer
+
+    return keras.models.clone_model(model, clone_function=wrap)
+
+
+def conv_kernels(model: keras.Model) -> list[np.ndarray]:
+    """Kernels of the conv layers (through pruning wrappers)."""
+    kernels = []
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, PRUNABLE):
+            kernels.append(inner.kernel.numpy())
+    return kernels
+
+
+def zero_weights(model: keras.Model) -> tuple[int, int]:
+    """(zero weights, all weights) over the conv kernels."""
+    kernels = conv_kernels(model)
+    return sum(int((k == 0).sum()) for k in kernels), sum(k.size for k in kernels)
+
+
+def predict_labels(model: keras.Model, image: np.ndarray, cfg: ExperimentConfig) -> np.ndarray:
+    """Model-resolution argmax for one RGB uint8 image (host-side, for model selection)."""
+    x = tf.image.resize(
+        image.astype(np.float32), (cfg.input.height, cfg.input.width), antialias=True
+    )
+    x = (x - np.array(cfg.input.mean, np.float32)) / np.array(cfg.input.std, np.float32)
+    logits = model(x[None], training=False)
+    return np.asarray(tf.argmax(logits[0], axis=-1), dtype=np.uint8)
+
+
+def evaluate_keras(
+    model: keras.Model, pairs: Sequence[tuple[Path, Path]], cfg: ExperimentConfig
+) -> ConfusionAccumulator:
+    """Val scores at the masks' own resolution (prediction upsampled by nearest neighbour)."""
+    acc = ConfusionAccumulator(cfg.data.labels, cfg.data.ignore_index)
+    for image_path, mask_path in pairs:
+        with Image.open(image_path) as im:
+            image = np.asarray(im.convert("RGB"))
+        with Image.open(mask_path) as m:
+            mask = np.asarray(m)
+        pred = Image.fromarray(predict_labels(model, image, cfg)).resize(
+            (mask.shape[1], mask.shape[0]), Image.Resampling.NEAREST
+        )
+        acc.add(mask, np.asarray(pred))
+    return acc
+
+
+class EpochReport(keras.callbacks.Callback):
+    """Adds val mIoU, pixel accuracy, sparsity and lr to the epoch logs; keeps the best model."""
+
+    def __init__(self, cfg: ExperimentConfig, val_pairs: Sequence[tuple[Path, Path]], out: Path):
+        super().__init__()
+        self.cfg, self.val_pairs, self.out = cfg, val_pairs, out
+        self.best_path = out / "best.json"
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs if logs is not None else {}
+        scores = evaluate_keras(self.model, self.val_pairs, self.cfg).scores()
+        zeros, total = zero_weights(self.model)
+        sparsity = zeros / max(total, 1)
+        logs.update(
+            val_miou=scores.mean_iou,
+            val_pixel_accuracy=scores.pixel_accuracy,
+            zero_weights=zeros,
+            sparsity=sparsity,
+            lr=float(keras.backend.get_value(self.model.optimizer.learning_rate)),
+        )
+        target = self.cfg.pruning.final_sparsity if self.cfg.pruning.enabled else 0.0
+        best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
+        if sparsity >= target - 0.005 and (best is None or scores.mean_iou > best["val_miou"]):
+            stripped = tfmot.sparsity.keras.strip_pruning(self.model)
+            stripped.save(self.out / "best.keras", include_optimizer=False)
+            record = {
+                "epoch": epoch + 1,
+                "val_miou": scores.mean_iou,
+                "sparsity": sparsity,
+                **scores.as_dict(),
+            }
+            self.best_path.write_text(json.dumps(record, indent=2))
+        print(
+            f"\nepoch {epoch + 1}: val mIoU {scores.mean_iou:.4f}  pixel acc "
+            f"{scores.pixel_accuracy:.4f}  sparsity {sparsity:.3f}",
+            flush=True,
+        )
+
+
+class PlotHistory(keras.callbacks.Callback):
+    """Redraws the seed's figures from history.csv after every epoch."""
+
+    def __init__(self, out: Path):
+        super().__init__()
+        self.out = out
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        plot_history(self.out / "history.csv", self.out)
+
+
+def plot_history(csv_path: Path, out: Path) -> list[Path]:
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not csv_path.exists():
+        return []
+    with csv_path.open() as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return []
+    epochs = [int(r["epoch"]) + 1 for r in rows]
+    written = []
+    for key, title in (
+        ("loss", "training loss"),
+        ("val_pixel_accuracy", "val pixel accuracy"),
+        ("val_miou", "val mIoU"),
+        ("zero_weights", "zero weights (conv kernels)"),
+    ):
+        if key not in rows[0]:
+            continue
+        fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+        ax.plot(epochs, [float(r[key]) for r in rows], marker="o", markersize=3)
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / f"{key}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
+    """Train (resuming from ``out/backup`` when present); returns the best model's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    tf.keras.utils.set_random_seed(cfg.train.seed)
+    d = cfg.data
+    train_pairs = FolderDataset(d.resolve(d.train_images), d.resolve(d.train_masks)).pairs()
+    val_pairs = FolderDataset(d.resolve(d.val_images), d.resolve(d.val_masks)).pairs()
+    if cfg.train.val_limit:
+        val_pairs = val_pairs[: cfg.train.val_limit]
+    n = len(d.labels)
+    weights = None
+    if cfg.train.class_weighting == "median_frequency":
+        weights = np.minimum(
+            median_frequency_weights([m for _, m in train_pairs], n), cfg.train.max_class_weight
+        )
+        (out / "class_weights.json").write_text(
+            json.dumps(dict(zip(d.labels, map(float, weights), strict=True)), indent=2)
+        )
+    a = cfg.train.augment
+    ds = make_dataset(
+        train_pairs,
+        height=cfg.input.height,
+        width=cfg.input.width,
+        mean=cfg.input.mean,
+        std=cfg.input.std,
+        ignore_index=d.ignore_index,
+        class_weights=weights,
+        batch_size=cfg.train.batch_size,
+        shuffle=True,
+        seed=cfg.train.seed,
+        augment=Augment(a.scale_min, a.scale_max, a.flip, a.photometric),
+    )
+    steps = cfg.train.steps_per_epoch or max(1, len(train_pairs) // cfg.train.batch_size)
+    total = steps * cfg.train.epochs
+    ds = ds.repeat()
+    model = build_model(cfg)
+    if cfg.pruning.enabled:
+        model = prune_conv_layers(model, cfg, total)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        cfg.train.learning_rate, total, alpha=cfg.train.min_learning_rate / cfg.train.learning_rate
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        EpochReport(cfg, val_pairs, out),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        PlotHistory(out),
+    ]
+    if cfg.pruning.enabled:
+        callbacks.insert(0, tfmot.sparsity.keras.UpdatePruningStep())
+    model.fit(
+        ds, epochs=cfg.train.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
+    )
+    final = tfmot.sparsity.keras.strip_pruning(model) if cfg.pruning.enabled else model
+    final.save(out / "final.keras", include_optimizer=False)
+    best = out / "best.keras"
+    if not best.exists():  # target sparsity never reached (very short runs): keep the last
+        final.save(best, include_optimizer=False)
+    return best
+
+
+def load_model(path: Path) -> keras.Model:
+    return keras.models.load_model(path, compile=False)
+
+
+def steps_per_epoch_hint(n_images: int, batch: int) -> int:
+    return max(1, math.floor(n_images / batch))

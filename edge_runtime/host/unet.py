@@ -1,0 +1,71 @@
+"""U-Net builder (the seed's hyper-parameters as defaults)."""
+
+from __future__ import annotations
+
+from edge_runtime.host.tf_compat import keras
+
+
+def _conv_block(x: keras.layers.Layer, filters: int, kernel: int, batch_norm: bool, name: str):  # type: ignore[no-untyped-def]
+    for i in (1, 2):
+        x = keras.layers.Conv2D(
+            filters,
+            kernel,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer="he_normal",
+            name=f"{name}_conv{i}",
+        )(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = keras.layers.ReLU(name=f"{name}_relu{i}")(x)
+    return x
+
+
+def build_unet(
+    input_height: int,
+    input_width: int,
+    num_classes: int,
+    *,
+    filters: int = 16,
+    depth: int = 4,
+    kernel_size: int = 3,
+    batch_norm: bool = True,
+    dropout: float = 0.05,
+    name: str = "unet",
+) -> keras.Model:
+    """U-Net: ``depth`` down/up levels, ``filters`` in the first level, doubling per level.
+
+    The batch size is fixed to 1 at export time; here it is left free for training.
+    Output: ``[N, H, W, num_classes]`` logits (no softmax: argmax on the device is the same
+    and the INT8 model keeps more resolution in its logits).
+
+    >>> build_unet(64, 64, 3, depth=2).output_shape
+    (None, 64, 64, 3)
+
+    Raises ``ValueError`` when the input size is not divisible by ``2**depth``.
+    """
+    stride = 2**depth
+    if input_height % stride or input_width % stride:
+        raise ValueError(
+            f"input {input_width}x{input_height} must be divisible by 2**depth = {stride}"
+        )
+    inputs = keras.Input((input_height, input_width, 3), name="image")
+    x = inputs
+    skips = []
+    for level in range(depth):
+        x = _conv_block(x, filters * 2**level, kernel_size, batch_norm, f"enc{level}")
+        skips.append(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"drop{level}")(x)
+    x = _conv_block(x, filters * 2**depth, kernel_size, batch_norm, "bottleneck")
+    for level in reversed(range(depth)):
+        x = keras.layers.Conv2DTranspose(
+            filters * 2**level, kernel_size, strides=2, padding="same", name=f"up{level}"
+        )(x)
+        x = keras.layers.Concatenate(name=f"cat{level}")([x, skips[level]])
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"updrop{level}")(x)
+        x = _conv_block(x, filters * 2**level, kernel_size, batch_norm, f"dec{level}")
+    outputs = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)

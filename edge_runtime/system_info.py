@@ -1,0 +1,69 @@
+"""Facts about the machine, for ``edge-runtime doctor`` and every ``edge-bench`` report."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(errors="replace").strip("\x00 \n")
+    except OSError:
+        return None
+
+
+def cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        for line in text.splitlines():
+            if line.split(":")[0].strip() == key:
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def raspberry_pi_model() -> str | None:
+    """E.g. 'Raspberry Pi 5 Model B Rev 1.0' from the device tree, None elsewhere."""
+    return _read("/proc/device-tree/model")
+
+
+def cpu_governor() -> str | None:
+    return _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+
+
+def package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def importable(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def machine_info() -> dict[str, object]:
+    from edge_runtime import __version__, edgetpu, litert
+
+    return {
+        "edge_runtime": __version__,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "governor": cpu_governor(),
+        "raspberry_pi": raspberry_pi_model(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "runtime": litert.RUNTIME,
+        "runtime_version": litert.runtime_version(),
+        "numpy": package_version("numpy"),
+        "pillow": package_version("Pillow"),
+        "libedgetpu": edgetpu.library_available(),
+        "edgetpu_devices": [f"{d.kind}:{d.path}" for d in edgetpu.list_devices()],
+    }
