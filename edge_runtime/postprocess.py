@@ -7,6 +7,7 @@ threshold of 0.5 is moved into the quantized domain once, at construction.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -88,13 +89,29 @@ class OutputReader:
 
 def to_image_size(labels: np.ndarray, placement: Placement, size: tuple[int, int]) -> Image.Image:
     """Nearest-neighbour resize of the label map to ``size`` (width, height), cropping the
-    letterbox borders first (scaled to the output's resolution)."""
-    out_h, out_w = labels.shape
-    im = Image.fromarray(labels, "L")
+    letterbox borders first (scaled to the output's resolution).
+
+    Index arithmetic is exact (integers), not Pillow's float resampler: Pillow picks the
+    pixel below at exact half-way points (e.g. 480 → 128 columns), which would put the
+    mask one pixel off the plain-numpy reference on 0.5 % of pixels.
+    """
+    rows, cols = _sample_indices(labels.shape, placement, size)
+    return Image.fromarray(labels[rows][:, cols], "L")
+
+
+@lru_cache(maxsize=8)
+def _sample_indices(
+    out_shape: tuple[int, ...], placement: Placement, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    out_h, out_w = out_shape
     iw, ih = placement.input_size
-    if placement.full and (out_w, out_h) == size:
-        return im
     left, top, right, bottom = placement.box
-    sx, sy = out_w / iw, out_h / ih
-    box = (left * sx, top * sy, right * sx, bottom * sy)
-    return im.resize(size, Image.Resampling.NEAREST, box=box)
+    width, height = size
+
+    def axis(n: int, start: int, extent: int, out_n: int, in_n: int) -> np.ndarray:
+        # source = (start + (i + 0.5) * extent / n) * out_n / in_n, floored, in integers
+        i = np.arange(n, dtype=np.int64)
+        src = ((2 * start * n + (2 * i + 1) * extent) * out_n) // (2 * n * in_n)
+        return np.minimum(src, out_n - 1).astype(np.intp)
+
+    return (axis(height, top, bottom - top, out_h, ih), axis(width, left, right - left, out_w, iw))

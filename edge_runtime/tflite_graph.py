@@ -221,7 +221,8 @@ def read_graph(path: Path | str, data: bytes | None = None) -> ModelGraph:
             blob = np.frombuffer(raw, np.uint8, int(buf.Size()), int(buf.Offset()))
         else:
             continue
-        arr: np.ndarray = np.frombuffer(blob.tobytes() if not blob.flags.c_contiguous else blob, dtype)
+        contiguous = blob if blob.flags.c_contiguous else blob.tobytes()
+        arr: np.ndarray = np.frombuffer(contiguous, dtype)
         if shape and arr.size == int(np.prod(shape)):
             arr = arr.reshape(shape)
         constants[i] = arr

@@ -9,7 +9,8 @@ Layouts (what segmentation models found in the wild look like):
 - ``unet_int8_probability``: int8 I/O, one-channel foreground probability (person U-Nets).
 - ``float_io_int8_weights``: float I/O with int8 weights (dynamic-range), logits at
   half the input resolution.
-- ``unet_uint8_logits``: uint8 I/O logits (what ``edge-host export`` ships).
+- ``unet_uint8_logits``: uint8 I/O logits (what ``edge-host export`` ships), and
+  ``unet_float_logits``, its float32 twin.
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ def build(name: str, out_dir: Path) -> Path:
     elif name == "float_io_int8_weights":
         model = _colour_model(96, 128, 4, 0.0, 255.0, stride=2, expand=True)
         data = convert(model, "dynamic")
+    elif name == "unet_float_logits":  # the float twin of unet_uint8_logits
+        # Bare float convention (pixel / 255), so it runs without a manifest.
+        data = convert(_colour_model(96, 128, 4, 0.0, 255.0), "float32")
     elif name == "unet_uint8_logits":
         model = _colour_model(96, 128, 4, 127.5, 127.5)
         data = convert(
@@ -172,7 +176,26 @@ ZOO = [
     "deeplab_float_logits",
     "unet_int8_probability",
     "float_io_int8_weights",
+    "unet_float_logits",
     "unet_uint8_logits",
 ]
 
 PALETTE = default_palette(21)
+
+
+def as_edgetpu_model(source: Path, target: Path) -> Path:
+    """A copy of ``source`` whose first op is the Edge TPU custom op, as edgetpu_compiler
+    writes it: loading it needs libedgetpu, exactly like a compiled model."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(source.read_bytes(), 0)
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    code.customCode = "edgetpu-custom-op"
+    model.operatorCodes.append(code)
+    model.subgraphs[0].operators[0].opcodeIndex = len(model.operatorCodes) - 1
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    target.write_bytes(bytes(builder.Output()))
+    return target

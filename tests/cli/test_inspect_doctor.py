@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zoo
+
+from edge_runtime.cli.main import main
+
+
+def test_inspect_json_reports_tensors_ops_and_sparsity(
+    zoo_dir: Path, capsys: pytest.CaptureFixture[str]
+):
+    path = zoo_dir / "float_io_int8_weights.tflite"
+    assert main(["inspect", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["size_bytes"] == path.stat().st_size
+    assert info["inputs"][0]["shape"] == [1, 96, 128, 3]
+    assert info["outputs"][0]["shape"] == [1, 48, 64, 4]
+    assert info["ops"]["CONV_2D"] == 2
+    assert "int8" in info["kernel_dtypes"]
+    assert info["edgetpu_compiled"] is False
+    # 3x3 expansion: 48 of 1,296 weights non-zero. 1x1 head (48 inputs x 4 classes): the
+    # 'black' column is all zero, and red/green/blue each read only their own channel.
+    head_zeros = 3 * zoo.EXPAND + 3 * 2 * zoo.EXPAND
+    expected = (1296 - 48 + head_zeros) / (1296 + 3 * zoo.EXPAND * 4)
+    assert info["zero_weight_fraction"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_inspect_text_mentions_the_manifest(zoo_dir: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["inspect", str(zoo_dir / "deeplab_uint8_argmax.tflite")]) == 0
+    out = capsys.readouterr().out
+    assert "int64[1, 513, 513]" in out and "ARG_MAX" in out and "manifest: none" in out
+
+
+def test_inspect_a_non_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    bad = tmp_path / "x.tflite"
+    bad.write_text("nope")
+    assert main(["inspect", str(bad)]) == 2
+    assert "not a TFLite model" in capsys.readouterr().err
+
+
+def test_doctor_reports_each_component():
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime.cli.main", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    for what in (
+        "interpreter",
+        "libedgetpu",
+        "Edge TPUs",
+        "picamera2",
+        "OpenCV",
+        "default model",
+        "machine",
+        "board",
+    ):
+        assert what in proc.stdout
+    assert "ai-edge-litert" in proc.stdout
+    # No Edge TPU here: doctor says how to get one, and that is not a failure.
+    assert "apt install libedgetpu1-std" in proc.stdout
+    assert proc.returncode in (0, 1)
+    assert "Traceback" not in proc.stderr

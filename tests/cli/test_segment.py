@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import colour_bars
+from PIL import Image
+
+from edge_runtime.cli.main import main
+
+
+@pytest.fixture
+def bars_png(tmp_path: Path) -> Path:
+    path = tmp_path / "bars.png"
+    Image.fromarray(colour_bars()).save(path)
+    return path
+
+
+def test_segment_writes_masks_at_the_original_size(
+    zoo_dir: Path, bars_png: Path, tmp_path: Path, camvid_val: list[Path]
+):
+    out = tmp_path / "out"
+    # The real console script, as a user runs it.
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge_runtime.cli.main",
+            "segment",
+            str(bars_png),
+            str(camvid_val[0]),
+            "--model",
+            str(zoo_dir / "unet_float_logits.tflite"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(out / "bars.png") as mask:
+        assert mask.size == (160, 120) and mask.mode == "P"
+        assert set(np.unique(np.asarray(mask))) == {0, 1, 2, 3}
+    with Image.open(out / f"{camvid_val[0].stem}.png") as real:
+        assert real.size == (480, 360)
+    assert "bars.png ->" in proc.stdout and "invoke" in proc.stdout
+
+
+def test_segment_overlay_and_json(
+    zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    model = str(zoo_dir / "unet_float_logits.tflite")
+    assert (
+        main(
+            [
+                "segment",
+                str(bars_png),
+                "--model",
+                model,
+                "--format",
+                "overlay",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    with Image.open(tmp_path / "bars.jpg") as overlay:
+        assert overlay.size == (160, 120)
+    capsys.readouterr()
+    assert main(["segment", str(bars_png), "--model", model, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out.strip())
+    assert doc["image"] == str(bars_png)
+    assert {c["id"] for c in doc["classes"]} == {0, 1, 2, 3}
+
+
+def test_folders_are_expanded(zoo_dir: Path, bars_png: Path, tmp_path: Path):
+    out = tmp_path / "masks"
+    assert (
+        main(
+            [
+                "segment",
+                str(bars_png.parent),
+                "--model",
+                str(zoo_dir / "unet_float_logits.tflite"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert (out / "bars.png").exists()
+
+
+def test_one_bad_image_does_not_stop_the_others(
+    zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "segment",
+            str(text),
+            str(tmp_path / "missing.jpg"),
+            str(bars_png),
+            "--model",
+            str(zoo_dir / "unet_float_logits.tflite"),
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{text}: not an image" in err
+    assert "missing.jpg: cannot read: No such file or directory" in err
+    assert "1 segmented, 2 failed" in err
+    assert (out / "bars.png").exists()
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "/nonexistent/model.tflite"], "model not found: /nonexistent/model.tflite"),
+        (["--model", "/etc/hostname"], "is not a TFLite model"),
+        (["--alpha", "3", "--model", "M"], "--alpha must be between 0 and 1"),
+    ],
+)
+def test_bad_models_and_options_are_one_line_errors(
+    bars_png: Path,
+    zoo_dir: Path,
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+):
+    args = [a if a != "M" else str(zoo_dir / "unet_float_logits.tflite") for a in args]
+    assert main(["segment", str(bars_png), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_not_a_segmentation_model(
+    tmp_path: Path, bars_png: Path, capsys: pytest.CaptureFixture[str]
+):
+    from edge_runtime.host.tf_compat import keras, tf
+
+    inp = keras.Input((32, 32, 3), batch_size=1)
+    classifier = keras.Model(inp, keras.layers.Dense(10)(keras.layers.Flatten()(inp)))
+    path = tmp_path / "classifier.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(classifier).convert())
+    assert main(["segment", str(bars_png), "--model", str(path)]) == 2
+    assert "not a segmentation model" in capsys.readouterr().err
+
+
+def test_bad_mean_is_rejected_by_the_parser(bars_png: Path, capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["segment", str(bars_png), "--mean", "1,2"])
+    assert exit_info.value.code == 2
+    assert "--mean must be one number or three" in capsys.readouterr().err

@@ -1,0 +1,65 @@
+"""Shared fixtures: the shared data folder, the model zoo, the shipped default model."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import zoo`
+
+import zoo  # noqa: E402
+
+
+def data_root() -> Path:
+    """``EDGE_RUNTIME_DATA`` or ``../shared/data`` beside the project root."""
+    return Path(os.environ.get("EDGE_RUNTIME_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data() -> Path:
+    root = data_root()
+    if not (root / "camvid" / "val").is_dir():
+        pytest.fail(f"shared data not found at {root}: set EDGE_RUNTIME_DATA to its folder")
+    return root
+
+
+@pytest.fixture(scope="session")
+def camvid_val(data: Path) -> list[Path]:
+    return sorted((data / "camvid" / "val").glob("*.png"))
+
+
+@pytest.fixture(scope="session")
+def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The zoo, built once per test session (needs the host extra: TensorFlow)."""
+    out = tmp_path_factory.mktemp("zoo")
+    for name in zoo.ZOO:
+        zoo.build(name, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    path = ROOT / "models" / "unet_camvid_int8.tflite"
+    if not path.exists():
+        pytest.fail(f"the shipped default model is missing: {path}")
+    return path
+
+
+def colour_bars(height: int = 120, width: int = 160) -> np.ndarray:
+    """Four vertical bars in the zoo's reference colours (black, red, green, blue)."""
+    img = np.zeros((height, width, 3), np.uint8)
+    for k, c in enumerate(zoo.COLOURS.values()):
+        img[:, k * width // 4 : (k + 1) * width // 4] = c
+    return img
+
+
+def expected_bars(height: int, width: int) -> np.ndarray:
+    ids = np.zeros((height, width), np.uint8)
+    for k in range(4):
+        ids[:, k * width // 4 : (k + 1) * width // 4] = k
+    return ids

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from conftest import colour_bars
+from PIL import Image
+
+from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
+from edge_runtime.imaging import decode_image, image_from_array
+
+
+def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP", "WEBP", "TIFF"])
+def test_allowed_formats_decode_to_rgb(fmt: str):
+    im = Image.fromarray(colour_bars())
+    out = decode_image(encode(im, fmt))
+    assert out.format == fmt
+    assert out.image.mode == "RGB"
+    assert out.image.size == out.original_size == (160, 120)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_exif_orientation_is_applied(orientation: int):
+    upright = Image.fromarray(colour_bars())
+    # Store the pixels so that applying the EXIF orientation gives the upright picture.
+    inverse = {
+        1: None,
+        3: Image.Transpose.ROTATE_180,
+        6: Image.Transpose.ROTATE_90,
+        8: Image.Transpose.ROTATE_270,
+    }[orientation]
+    stored = upright.transpose(inverse) if inverse is not None else upright
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = decode_image(encode(stored, "PNG", exif=exif.tobytes()))
+    assert out.original_size == (160, 120)
+    np.testing.assert_array_equal(np.asarray(out.image), colour_bars())
+
+
+def test_draft_decoding_shrinks_big_jpegs_but_keeps_the_original_size():
+    big = Image.fromarray(colour_bars(1500, 2000))
+    data = encode(big, "JPEG", quality=90)
+    full = decode_image(data)
+    draft = decode_image(data, draft_size=(128, 96))
+    assert full.image.size == (2000, 1500)
+    assert draft.original_size == (2000, 1500)
+    assert 128 <= draft.image.width <= 500 and 96 <= draft.image.height <= 375
+    # Small images are never drafted.
+    small = decode_image(encode(Image.fromarray(colour_bars()), "JPEG"), draft_size=(128, 96))
+    assert small.image.size == (160, 120)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        (b"", UnsupportedImageError, "empty body"),
+        (b"hello, I am text, not a picture", UnsupportedImageError, "not an image"),
+        (encode(Image.new("RGB", (8, 8)), "GIF"), UnsupportedImageError, "GIF images are not"),
+        (encode(Image.fromarray(colour_bars()), "JPEG")[:300], CorruptImageError, "(?i)truncated"),
+        (
+            encode(Image.fromarray(colour_bars(480, 640)), "JPEG")[:-900],
+            CorruptImageError,
+            "corrupt or truncated JPEG data",
+        ),
+        (encode(Image.fromarray(colour_bars()), "PNG")[:200], CorruptImageError, "PNG"),
+    ],
+)
+def test_bad_images_raise_specific_errors(data: bytes, error: type, message: str):
+    with pytest.raises(error, match=message):
+        decode_image(data)
+
+
+def test_pixel_limit_is_checked_from_the_header():
+    data = encode(Image.new("L", (4000, 3000)), "PNG")
+    with pytest.raises(ImageTooLargeError, match=r"12\.0 MP, over the 10 MP limit"):
+        decode_image(data, max_pixels=10_000_000)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("L", (32, 24), 200),
+        Image.new("RGBA", (32, 24), (200, 200, 200, 128)),
+        Image.new("CMYK", (32, 24), (0, 0, 0, 55)),
+        Image.new("P", (32, 24), 3),
+        Image.fromarray(np.full((24, 32), 200 * 256, np.uint16)),
+    ],
+    ids=["grey", "alpha", "cmyk", "palette", "16-bit"],
+)
+def test_other_modes_become_rgb(image: Image.Image):
+    fmt = "JPEG" if image.mode == "CMYK" else "PNG" if image.mode != "CMYK" else "TIFF"
+    out = decode_image(encode(image, fmt))
+    assert out.image.mode == "RGB" and out.image.size == (32, 24)
+    if image.mode in ("L", "I;16"):
+        assert np.asarray(out.image)[0, 0].tolist() == [200, 200, 200]
+
+
+def test_frames_from_arrays():
+    assert image_from_array(colour_bars()).size == (160, 120)
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    assert image_from_array(rgba).mode == "RGB"
+    with pytest.raises(UnsupportedImageError, match="expected an HxWx3 uint8"):
+        image_from_array(np.zeros((4, 5), np.float32))

@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import colour_bars, expected_bars
+from PIL import Image
+
+from edge_runtime.bundle import sha256_file
+from edge_runtime.errors import ManifestError, ModelError, UnsupportedImageError
+from edge_runtime.litert import make_interpreter
+from edge_runtime.pipeline import Pipeline
+
+BARS_MODELS = [
+    "deeplab_uint8_argmax",
+    "deeplab_float_logits",
+    "float_io_int8_weights",
+    "unet_uint8_logits",
+    "unet_float_logits",
+]
+
+
+def interior(ids: np.ndarray, width: int, margin: int = 4) -> np.ndarray:
+    """Columns away from the bar edges (resampling blends colours there)."""
+    keep = np.ones(ids.shape[1], bool)
+    for k in range(1, 4):
+        edge = k * width // 4
+        keep[max(0, edge - margin) : edge + margin] = False
+    return keep
+
+
+def assert_bars(label_map: np.ndarray) -> None:
+    h, w = label_map.shape
+    keep = interior(label_map, w)
+    np.testing.assert_array_equal(label_map[:, keep], expected_bars(h, w)[:, keep])
+
+
+def bundle(zoo_dir: Path, tmp_path: Path, name: str, **manifest: object) -> Path:
+    model = tmp_path / f"{name}.tflite"
+    model.write_bytes((zoo_dir / f"{name}.tflite").read_bytes())
+    doc = {
+        "name": name,
+        "labels": ["black", "red", "green", "blue"],
+        "palette": [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]],
+        "input": {"width": 128, "height": 96, "mean": [127.5] * 3, "std": [127.5] * 3},
+        "output": {"kind": "logits"},
+        "sha256": sha256_file(model),
+    }
+    doc.update(manifest)
+    model.with_suffix(".json").write_text(json.dumps(doc))
+    return model
+
+
+@pytest.mark.parametrize("name", BARS_MODELS)
+def test_every_layout_segments_the_colour_bars(zoo_dir: Path, name: str):
+    pipe = Pipeline.open(zoo_dir / f"{name}.tflite")
+    seg = pipe.segment(colour_bars())
+    assert (seg.width, seg.height) == (160, 120)
+    assert_bars(seg.label_map)
+    assert [c.id for c in seg.classes()] == [0, 1, 2, 3]
+    assert sum(c.fraction for c in seg.classes()) == pytest.approx(1.0)
+
+
+def test_probability_output_marks_the_foreground(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_int8_probability.tflite")
+    assert pipe.spec.labels == ("background", "foreground")
+    seg = pipe.segment(colour_bars())
+    keep = interior(seg.label_map, 160)
+    expected = (expected_bars(120, 160) == 1).astype(np.uint8)  # the red bar
+    np.testing.assert_array_equal(seg.label_map[:, keep], expected[:, keep])
+
+
+def test_bare_model_labels_from_a_file(zoo_dir: Path, tmp_path: Path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n".join(["bg", "r", "g", "b"]))
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite", labels_file=labels)
+    assert [c.name for c in pipe.segment(colour_bars()).classes()] == ["bg", "r", "g", "b"]
+    assert pipe.spec.labels[:2] == ("bg", "r")
+    with pytest.raises(ModelError, match="output has 4 channels but 2 labels"):
+        labels.write_text("a\nb\n")
+        Pipeline.open(zoo_dir / "unet_float_logits.tflite", labels_file=labels)
+
+
+def test_bare_model_defaults_and_overrides(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "deeplab_float_logits.tflite")
+    assert pipe.spec.labels[0] == "class_0" and len(pipe.spec.labels) == 21
+    assert pipe.spec.input.mean == (0.0, 0.0, 0.0) and pipe.spec.input.std == (255.0,) * 3
+    # Wrong normalization on purpose: every pixel looks black → class 0 everywhere.
+    dark = Pipeline.open(zoo_dir / "deeplab_float_logits.tflite", std=(1e6, 1e6, 1e6))
+    assert set(np.unique(dark.segment(colour_bars()).label_map)) == {0}
+
+
+def test_manifest_drives_the_pipeline(zoo_dir: Path, tmp_path: Path):
+    model = bundle(zoo_dir, tmp_path, "unet_uint8_logits")
+    pipe = Pipeline.open(model)
+    assert pipe.spec.name == "unet_uint8_logits" and pipe.spec.manifest is not None
+    seg = pipe.segment(colour_bars())
+    assert [c.name for c in seg.classes()] == ["black", "red", "green", "blue"]
+    assert seg.label_image.getpalette()[:6] == [0, 0, 0, 255, 0, 0]
+
+
+def test_manifest_that_does_not_match_the_model(zoo_dir: Path, tmp_path: Path):
+    model = bundle(zoo_dir, tmp_path, "unet_uint8_logits", input={"width": 256, "height": 192})
+    with pytest.raises(ManifestError, match="manifest input is 256x192 but the model's input"):
+        Pipeline.open(model)
+    model = bundle(
+        zoo_dir, tmp_path, "unet_uint8_logits", labels=["a", "b"], palette=[[0, 0, 0], [1, 1, 1]]
+    )
+    with pytest.raises(ModelError, match="4 channels but 2 labels"):
+        Pipeline.open(model)
+
+
+def test_letterbox_round_trip(zoo_dir: Path, tmp_path: Path):
+    model = bundle(
+        zoo_dir,
+        tmp_path,
+        "unet_uint8_logits",
+        input={
+            "width": 128,
+            "height": 96,
+            "mean": [127.5] * 3,
+            "std": [127.5] * 3,
+            "resize": "letterbox",
+        },
+    )
+    pipe = Pipeline.open(model)
+    wide = colour_bars(100, 240)  # 2.4:1 into 4:3: borders above and below
+    seg = pipe.segment(wide)
+    assert (seg.width, seg.height) == (240, 100)
+    assert_bars(seg.label_map)  # borders were cropped away, bars map back in place
+
+
+def test_exif_rotated_photo_is_segmented_upright(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
+    stored = Image.fromarray(colour_bars()).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    seg = pipe.segment(buf.getvalue())
+    assert (seg.width, seg.height) == (160, 120)
+    assert_bars(seg.label_map)
+
+
+def test_draft_decoding_keeps_the_mask_at_full_size(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
+    buf = io.BytesIO()
+    Image.fromarray(colour_bars(1200, 1600)).save(buf, "JPEG", quality=95)
+    seg = pipe.segment(buf.getvalue(), full_resolution=False)
+    assert seg.image.width < 1600
+    assert (seg.width, seg.height) == (1600, 1200)
+    h, w = seg.label_map.shape
+    keep = interior(seg.label_map, w, margin=40)
+    np.testing.assert_array_equal(seg.label_map[:, keep], expected_bars(h, w)[:, keep])
+
+
+def test_quantized_and_float_models_agree_on_real_images(zoo_dir: Path, camvid_val: list[Path]):
+    q = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", mean=(127.5,) * 3, std=(127.5,) * 3)
+    f = Pipeline.open(zoo_dir / "unet_float_logits.tflite")  # bare float: pixel / 255
+    agree = total = 0
+    for path in camvid_val[:10]:
+        data = path.read_bytes()
+        a, b = q.segment(data).label_map, f.segment(data).label_map
+        agree += int((a == b).sum())
+        total += a.size
+    # Differences are near-ties between two colours, within the logits' quantization step.
+    assert agree / total >= 0.97
+
+
+def test_encoders(zoo_dir: Path, tmp_path: Path):
+    pipe = Pipeline.open(bundle(zoo_dir, tmp_path, "unet_uint8_logits"))
+    seg = pipe.segment(colour_bars())
+    mask = pipe.encode(seg, "mask")
+    assert mask.content_type == "image/png"
+    png = Image.open(io.BytesIO(mask.data))
+    assert png.mode == "P" and png.size == (160, 120)
+    np.testing.assert_array_equal(np.asarray(png), seg.label_map)  # pixel value = class id
+    assert png.convert("RGB").getpixel((60, 60)) == (255, 0, 0)  # palette attached
+    overlay = pipe.encode(seg, "overlay", alpha=1.0)
+    jpg = Image.open(io.BytesIO(overlay.data))
+    assert jpg.format == "JPEG" and jpg.size == (160, 120)
+    assert np.abs(np.asarray(jpg)[60, 100].astype(int) - [0, 255, 0]).max() < 16
+    js = pipe.encode(seg, "json")
+    doc = json.loads(js.data)
+    assert doc["width"] == 160 and doc["height"] == 120 and doc["model"] == "unet_uint8_logits"
+    assert [c["name"] for c in doc["classes"]] == ["black", "red", "green", "blue"]
+    assert set(doc["timings_ms"]) == {
+        "decode",
+        "preprocess",
+        "invoke",
+        "postprocess",
+        "encode",
+        "total",
+    }
+    t = mask.segmentation.timings
+    assert t.encode_ms > 0
+    assert t.total_ms >= t.invoke_ms + t.encode_ms
+
+
+def test_threads_share_one_pipeline(zoo_dir: Path, camvid_val: list[Path]):
+    pipe = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", num_threads=1)
+    images = [p.read_bytes() for p in camvid_val[:4]]
+    expected = [pipe.segment(d).label_map.copy() for d in images]
+    got: dict[int, list[np.ndarray]] = {}
+
+    def worker(k: int) -> None:
+        got[k] = [pipe.segment(images[k]).label_map for _ in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        for m in got[k]:
+            np.testing.assert_array_equal(m, expected[k])
+
+
+def test_bad_images_leave_the_pipeline_working(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
+    with pytest.raises(UnsupportedImageError):
+        pipe.segment(b"not an image")
+    assert_bars(pipe.segment(colour_bars()).label_map)
+
+
+def numpy_reference(model: Path, image: Image.Image, mean: float, std: float) -> np.ndarray:
+    """Plain numpy: normalize, quantize, invoke, dequantize, argmax, nearest upsample.
+    Only the resize to the input size uses the image library, as the pipeline does."""
+    interp = make_interpreter(str(model))
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    _, h, w, _ = inp["shape"]
+    resized = image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    x = (np.asarray(resized, np.float64) - mean) / std
+    scale, zp = inp["quantization"]
+    if scale:
+        info = np.iinfo(inp["dtype"])
+        x = np.clip(np.round(x / scale + zp), info.min, info.max)
+    interp.set_tensor(inp["index"], x.astype(inp["dtype"])[None])
+    interp.invoke()
+    y = interp.get_tensor(out["index"])[0].astype(np.float64)
+    oscale, ozp = out["quantization"]
+    if oscale:
+        y = (y - ozp) * oscale
+    pred = y.argmax(-1)
+    oh, ow = pred.shape
+    rows = np.minimum(((np.arange(image.height) + 0.5) * oh / image.height).astype(int), oh - 1)
+    cols = np.minimum(((np.arange(image.width) + 0.5) * ow / image.width).astype(int), ow - 1)
+    return pred[rows][:, cols].astype(np.uint8)
+
+
+def golden_check(model: Path, images: list[Path], mean: float, std: float) -> float:
+    pipe = Pipeline.open(model)
+    same = total = 0
+    for path in images:
+        with Image.open(path) as im:
+            ref = numpy_reference(model, im.convert("RGB"), mean, std)
+        got = pipe.segment(path.read_bytes()).label_map
+        assert got.shape == ref.shape
+        same += int((got == ref).sum())
+        total += ref.size
+    return same / total
+
+
+def test_golden_zoo_model_on_real_images(zoo_dir: Path, tmp_path: Path, camvid_val: list[Path]):
+    model = bundle(zoo_dir, tmp_path, "unet_uint8_logits")
+    assert golden_check(model, camvid_val[::10], 127.5, 127.5) == 1.0
+
+
+def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]):
+    assert golden_check(default_model, camvid_val[::10], 127.5, 127.5) == 1.0
