@@ -36,6 +36,7 @@ from edge_runtime.imaging import DEFAULT_MAX_PIXELS, decode_image, image_from_ar
 from edge_runtime.postprocess import (
     OutputKind,
     OutputReader,
+    as_palette_image,
     check_kind,
     infer_kind,
     spatial_shape,
@@ -156,28 +157,29 @@ class ClassShare:
 
 @dataclass(frozen=True)
 class Segmentation:
-    """One result. ``label_image`` is a palette ('P') image at the original resolution
-    whose pixel values are class ids; ``image`` is the decoded upright RGB image (it may
-    be smaller than the original when draft decoding was allowed)."""
+    """One result. ``label_map``: HxW uint8 class ids at the original resolution;
+    ``label_image``: the same pixels as a palette ('P') image (shared memory);
+    ``image``: the decoded upright RGB image (smaller than the original when draft
+    decoding was allowed)."""
 
     model: str
     image: Image.Image
-    label_image: Image.Image
+    label_map: np.ndarray
     labels: tuple[str, ...]
+    palette: bytes
     timings: StageTimings
 
     @property
     def width(self) -> int:
-        return self.label_image.width
+        return int(self.label_map.shape[1])
 
     @property
     def height(self) -> int:
-        return self.label_image.height
+        return int(self.label_map.shape[0])
 
     @cached_property
-    def label_map(self) -> np.ndarray:
-        """HxW uint8 class ids."""
-        return np.asarray(self.label_image)
+    def label_image(self) -> Image.Image:
+        return as_palette_image(self.label_map, self.palette)
 
     @cached_property
     def pixel_counts(self) -> np.ndarray:
@@ -308,8 +310,7 @@ class Pipeline:
             lambda view: self._writer.write(view, pixels, placement), self._reader
         )
         t3 = time.perf_counter()
-        label_image = to_image_size(run.result, placement, original)
-        label_image.putpalette(self.spec.palette_bytes)
+        label_map = to_image_size(run.result, placement, original)
         t4 = time.perf_counter()
         timings = StageTimings(
             decode_ms=(t1 - t0) * 1e3,
@@ -318,7 +319,9 @@ class Pipeline:
             postprocess_ms=run.read_ms + (t4 - t3) * 1e3,
             total_ms=(t4 - t0) * 1e3,
         )
-        return Segmentation(self.spec.name, picture, label_image, self.spec.labels, timings)
+        return Segmentation(
+            self.spec.name, picture, label_map, self.spec.labels, self.spec.palette_bytes, timings
+        )
 
     def encode(self, seg: Segmentation, fmt: Format, *, alpha: float = 0.5) -> Encoded:
         """``mask``: 8-bit palette PNG (pixel = class id); ``overlay``: JPEG; ``json``: the

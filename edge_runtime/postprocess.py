@@ -87,7 +87,7 @@ class OutputReader:
         return ids.astype(np.uint8) if ids.dtype != np.uint8 else ids.copy()
 
 
-def to_image_size(labels: np.ndarray, placement: Placement, size: tuple[int, int]) -> Image.Image:
+def to_image_size(labels: np.ndarray, placement: Placement, size: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize of the label map to ``size`` (width, height), cropping the
     letterbox borders first (scaled to the output's resolution).
 
@@ -96,7 +96,15 @@ def to_image_size(labels: np.ndarray, placement: Placement, size: tuple[int, int
     mask one pixel off the plain-numpy reference on 0.5 % of pixels.
     """
     rows, cols = _sample_indices(labels.shape, placement, size)
-    return Image.fromarray(labels[rows][:, cols], "L")
+    return labels[rows][:, cols]
+
+
+def as_palette_image(labels: np.ndarray, palette: bytes) -> Image.Image:
+    """A 'P' image that shares the label map's memory (no frame-sized copy)."""
+    height, width = labels.shape
+    im = Image.frombuffer("P", (width, height), np.ascontiguousarray(labels), "raw", "P", 0, 1)
+    im.putpalette(palette)
+    return im
 
 
 @lru_cache(maxsize=8)

@@ -1,10 +1,13 @@
-"""``edge-host``: the host companion's command line."""
+"""``edge-host``: train, export and evaluate models on a workstation (the host extra)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+from edge_runtime.errors import EdgeRuntimeError
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -14,25 +17,113 @@ def _train(args: argparse.Namespace) -> int:
     cfg = ExperimentConfig.load(args.config)
     if args.epochs:
         cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": args.epochs})})
-    out = args.out or Path("runs") / cfg.name
+    out = args.run or Path("runs") / cfg.name
     best = train(cfg, out, verbose=2 if args.quiet else 1)
     print(f"best model: {best}")
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from edge_runtime.host.config import ExperimentConfig
+    from edge_runtime.host.export import export_bundles
+    from edge_runtime.host.train import load_model
+
+    cfg = ExperimentConfig.load(args.config)
+    run = args.run or Path("runs") / cfg.name
+    model_path = args.model or run / "best.keras"
+    if not model_path.exists():
+        raise FileNotFoundError(f"no trained model at {model_path}: run `edge-host train` first")
+    best = run / "best.json"
+    training = {"selection": json.loads(best.read_text())} if best.exists() else {}
+    if training:
+        training["selection"].pop("per_class_iou", None)
+    paths = export_bundles(
+        cfg,
+        load_model(model_path),
+        args.out,
+        variants=args.variants.split(","),
+        io_type=args.io,
+        calibration=args.calibration,
+        training=training,
+    )
+    for path in paths:
+        _print_bundle(path)
+    return 0
+
+
+def _print_bundle(path: Path) -> None:
+    from edge_runtime.bundle import locate_model
+
+    m = locate_model(path).manifest
+    assert m is not None
+    val = (m.metrics or {}).get("val", {})
+    miou = val.get("mean_iou")
+    print(
+        f"{path}  {path.stat().st_size:,} bytes  sparsity {m.sparsity:.1%}  "
+        f"val mIoU {'-' if miou is None else f'{miou:.4f}'} (device pipeline)"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from edge_runtime.evaluate import evaluate
+    from edge_runtime.folders import image_mask_pairs, sibling_mask_folder
+    from edge_runtime.pipeline import Pipeline
+
+    masks = args.masks or sibling_mask_folder(args.images)
+    if masks is None:
+        raise FileNotFoundError(f"no --masks given and no mask folder beside {args.images}")
+    pairs = image_mask_pairs(args.images, masks)
+    pipe = Pipeline.open(args.model, num_threads=args.threads)
+    scores = evaluate(pipe, pairs, ignore_index=args.ignore_index)
+    if args.json:
+        print(
+            json.dumps(
+                {"model": str(args.model), "images": len(pairs), **scores.as_dict()}, indent=2
+            )
+        )
+        return 0
+    print(
+        f"{args.model}: {len(pairs)} images, mIoU {scores.mean_iou:.4f}, "
+        f"pixel accuracy {scores.pixel_accuracy:.4f}"
+    )
+    for name, iou in zip(scores.class_names, scores.iou, strict=True):
+        print(f"  {name:20} {iou:.4f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge-host", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("train", help="train a model from a YAML config (resumes when interrupted)")
     p.add_argument("config", type=Path)
-    p.add_argument("--out", type=Path, help="run folder (default runs/NAME)")
+    p.add_argument("--run", type=Path, help="run folder (default runs/NAME)")
     p.add_argument("--epochs", type=int, help="override the config's epochs")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("export", help="float32 / dynamic-range / INT8 bundles, evaluated on val")
+    p.add_argument("config", type=Path)
+    p.add_argument("--run", type=Path, help="run folder (default runs/NAME)")
+    p.add_argument("--model", type=Path, help="Keras model (default RUN/best.keras)")
+    p.add_argument("--out", type=Path, default=Path("models"), help="default ./models")
+    p.add_argument("--variants", default="float32,dynamic,int8")
+    p.add_argument("--io", choices=["uint8", "int8"], default="uint8", help="INT8 model I/O type")
+    p.add_argument("--calibration", type=int, default=100, help="representative images")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("evaluate", help="mIoU of a .tflite through the device pipeline")
+    p.add_argument("model", type=Path)
+    p.add_argument("--images", type=Path, required=True)
+    p.add_argument("--masks", type=Path, help="default: IMAGESannot/ or masks/ beside IMAGES")
+    p.add_argument("--ignore-index", type=int, help="default: the manifest's")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_evaluate)
+
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, EdgeRuntimeError) as exc:
         print(f"edge-host: error: {exc}", file=sys.stderr)
         return 2
 

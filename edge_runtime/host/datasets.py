@@ -13,9 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from edge_runtime.folders import image_mask_pairs
 from edge_runtime.host.tf_compat import tf
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
 @dataclass(frozen=True)
@@ -26,20 +25,7 @@ class FolderDataset:
     masks: Path
 
     def pairs(self) -> list[tuple[Path, Path]]:
-        if not self.images.is_dir():
-            raise FileNotFoundError(f"image folder not found: {self.images}")
-        if not self.masks.is_dir():
-            raise FileNotFoundError(f"mask folder not found: {self.masks}")
-        found = []
-        for image in sorted(self.images.iterdir()):
-            if image.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            mask = self.masks / f"{image.stem}.png"
-            if mask.exists():
-                found.append((image, mask))
-        if not found:
-            raise ValueError(f"no image/mask pairs in {self.images} and {self.masks}")
-        return found
+        return image_mask_pairs(self.images, self.masks)
 
 
 def class_pixel_counts(

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from PIL import Image
 
-from edge_runtime.bundle import Manifest, sha256_file
+from edge_runtime.bundle import InputSpec, Manifest, sha256_file
+from edge_runtime.engine import TensorInfo
+from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.tf_compat import keras, tf
+from edge_runtime.preprocess import build_lut, place, resize_to
 
 Quantization = Literal["float32", "dynamic", "int8"]
 IoType = Literal["float32", "uint8", "int8"]
-_TF_TYPES = {"float32": None, "uint8": "uint8", "int8": "int8"}
 
 
 def with_batch_one(model: keras.Model) -> keras.Model:
@@ -68,3 +71,110 @@ def write_bundle(tflite: bytes, path: Path, **manifest: Any) -> Manifest:
         json.dumps(doc.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
     )
     return doc
+
+
+def representative_inputs(
+    images: Sequence[Path], spec: InputSpec, limit: int = 100
+) -> Callable[[], Iterator[list[np.ndarray]]]:
+    """Calibration batches made exactly as the device makes its input: the pipeline's
+    resize, then ``(pixel - mean) / std`` in float32."""
+    lut = build_lut(
+        spec,
+        TensorInfo(0, "calibration", (1, spec.height, spec.width, 3), np.dtype(np.float32), 0.0, 0),
+    )
+
+    def batches() -> Iterator[list[np.ndarray]]:
+        for path in list(images)[:limit]:
+            with Image.open(path) as im:
+                rgb = im.convert("RGB")
+            pixels = np.asarray(resize_to(rgb, place(rgb.size, spec)))
+            x = np.empty((1, spec.height, spec.width, 3), np.float32)
+            for c in range(3):
+                x[0, ..., c] = lut[pixels[..., c], c]
+            yield [x]
+
+    return batches
+
+
+VARIANTS: dict[str, tuple[Quantization, IoType]] = {
+    "float32": ("float32", "float32"),
+    "dynamic": ("dynamic", "float32"),
+    "int8": ("int8", "uint8"),
+}
+
+
+def export_bundles(
+    cfg: ExperimentConfig,
+    model: keras.Model,
+    out_dir: Path,
+    *,
+    variants: Sequence[str] = ("float32", "dynamic", "int8"),
+    io_type: IoType = "uint8",
+    calibration: int = 100,
+    training: dict[str, Any] | None = None,
+    evaluate_on_val: bool = True,
+) -> list[Path]:
+    """Write one bundle per variant (``NAME_float32``, ``NAME_dynamic``, ``NAME_int8``),
+    each evaluated on the config's val split *through the device pipeline*; the scores
+    go into the manifest's ``metrics``."""
+    from edge_runtime.evaluate import evaluate
+    from edge_runtime.folders import image_mask_pairs
+    from edge_runtime.pipeline import Pipeline
+    from edge_runtime.tflite_graph import read_graph
+
+    d = cfg.data
+    spec = InputSpec(
+        width=cfg.input.width,
+        height=cfg.input.height,
+        mean=cfg.input.mean,
+        std=cfg.input.std,
+        resize="stretch",
+    )
+    train_images = [
+        p for p, _ in image_mask_pairs(d.resolve(d.train_images), d.resolve(d.train_masks))
+    ]
+    rep = representative_inputs(train_images, spec, calibration)
+    val_pairs = image_mask_pairs(d.resolve(d.val_images), d.resolve(d.val_masks))
+    written = []
+    for variant in variants:
+        quant, io = VARIANTS[variant]
+        if variant == "int8":
+            io = io_type
+        data = convert(model, quant, io_type=io, representative=rep)
+        path = out_dir / f"{cfg.name}_{variant}.tflite"
+        graph = read_graph(path, data)
+        fields: dict[str, Any] = {
+            "name": f"{cfg.name}_{variant}",
+            "version": cfg.version,
+            "labels": d.labels,
+            "palette": d.palette,
+            "ignore_index": d.ignore_index,
+            "input": spec.model_dump(),
+            "output": {"kind": "logits"},
+            "edgetpu": False,
+            "sparsity": round(graph.zero_weight_fraction or 0.0, 6),
+            "params": int(model.count_params()),
+            "macs": graph.macs,
+            "license": d.license,
+            "training": {
+                "config": cfg.model_dump(mode="json"),
+                "dataset": d.name,
+                "quantization": variant,
+                "io_type": io,
+                **(training or {}),
+            },
+        }
+        write_bundle(data, path, **fields)
+        if evaluate_on_val:
+            scores = evaluate(Pipeline.open(path), val_pairs)
+            fields["metrics"] = {
+                "val": {
+                    **scores.as_dict(),
+                    "split": str(d.val_images),
+                    "images": len(val_pairs),
+                    "evaluated_with": "device pipeline",
+                }
+            }
+            write_bundle(data, path, **fields)
+        written.append(path)
+    return written

@@ -138,7 +138,7 @@ class EpochReport(keras.callbacks.Callback):
         best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
         if sparsity >= target - 0.005 and (best is None or scores.mean_iou > best["val_miou"]):
             stripped = tfmot.sparsity.keras.strip_pruning(self.model)
-            stripped.save(self.out / "best.keras", include_optimizer=False)
+            stripped.save(self.out / "best.keras")
             record = {
                 "epoch": epoch + 1,
                 "val_miou": scores.mean_iou,
@@ -259,10 +259,10 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
         ds, epochs=cfg.train.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
     )
     final = tfmot.sparsity.keras.strip_pruning(model) if cfg.pruning.enabled else model
-    final.save(out / "final.keras", include_optimizer=False)
+    final.save(out / "final.keras")
     best = out / "best.keras"
     if not best.exists():  # target sparsity never reached (very short runs): keep the last
-        final.save(best, include_optimizer=False)
+        final.save(best)
     return best
 
 

@@ -1,0 +1,35 @@
+"""Image/mask folder pairing (CamVid layout: ``images/NAME.png`` ↔ ``masks/NAME.png``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
+    """Every image with a same-stem ``.png`` mask, sorted by name.
+
+    Raises ``FileNotFoundError`` for a missing folder, ``ValueError`` when nothing pairs.
+    """
+    if not images.is_dir():
+        raise FileNotFoundError(f"image folder not found: {images}")
+    if not masks.is_dir():
+        raise FileNotFoundError(f"mask folder not found: {masks}")
+    found = []
+    for image in sorted(images.iterdir()):
+        if image.suffix.lower() in IMAGE_SUFFIXES:
+            mask = masks / f"{image.stem}.png"
+            if mask.is_file():
+                found.append((image, mask))
+    if not found:
+        raise ValueError(f"no image/mask pairs in {images} and {masks}")
+    return found
+
+
+def sibling_mask_folder(images: Path) -> Path | None:
+    """CamVid's convention: ``val/`` ↔ ``valannot/``; also ``images/`` ↔ ``masks/``."""
+    for candidate in (images.parent / f"{images.name}annot", images.parent / "masks"):
+        if candidate.is_dir() and candidate != images:
+            return candidate
+    return None
