@@ -91,6 +91,37 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _encode_coco(args: argparse.Namespace) -> int:
+    from edge_runtime.host.coco import LABELS, encode_coco
+
+    report = encode_coco(args.annotations, args.out, workers=args.workers, progress=not args.quiet)
+    print(
+        f"{args.out}: {report.written} written, {report.skipped} already there, "
+        f"{report.images} images; classes: {', '.join(f'{i} {n}' for i, n in enumerate(LABELS))}"
+        ", 255 crowd (ignore)"
+    )
+    return 0
+
+
+def _check_edgetpu(args: argparse.Namespace) -> int:
+    from edge_runtime.edgetpu_compat import check_model
+
+    report = check_model(args.model)
+    if args.verbose:
+        for v in report.ops:
+            print(f"  #{v.index:<4} {v.op:24} {'TPU' if v.ok else 'CPU  ' + v.reason}")
+    print(f"{args.model}: {report.verdict()}")
+    return 0 if report.compatible else 1
+
+
+def _compile_edgetpu(args: argparse.Namespace) -> int:
+    from edge_runtime.host.edgetpu_compiler import compile_bundle
+
+    out = compile_bundle(args.model, args.out)
+    print(f"{out}: compiled for the Edge TPU (CPU fallback: {args.model.name})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge-host", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -119,6 +150,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("encode-coco", help="COCO instances → 13-class super-category PNG masks")
+    p.add_argument("--annotations", type=Path, required=True, help="instances_*.json")
+    p.add_argument("--out", type=Path, required=True, help="mask folder (<image stem>.png)")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_encode_coco)
+
+    p = sub.add_parser("check-edgetpu", help="will this .tflite run on the Edge TPU? (static)")
+    p.add_argument("model", type=Path)
+    p.add_argument("-v", "--verbose", action="store_true", help="one line per op")
+    p.set_defaults(func=_check_edgetpu)
+
+    p = sub.add_parser("compile-edgetpu", help="run edgetpu_compiler and write the bundle")
+    p.add_argument("model", type=Path)
+    p.add_argument("--out", type=Path, help="output folder (default: beside the model)")
+    p.set_defaults(func=_compile_edgetpu)
 
     args = parser.parse_args(argv)
     try:

@@ -47,7 +47,7 @@ def build_model(cfg: ExperimentConfig) -> keras.Model:
             dropout=cfg.model.dropout,
             name=cfg.name,
         )
-    from edge_runtime.host.fcn import build_fcn32s  # type: ignore[import-not-found]
+    from edge_runtime.host.fcn import build_fcn32s
 
     return build_fcn32s(cfg.input.height, cfg.input.width, n, name=cfg.name)
 
