@@ -269,7 +269,3 @@ def golden_check(model: Path, images: list[Path], mean: float, std: float) -> fl
 def test_golden_zoo_model_on_real_images(zoo_dir: Path, tmp_path: Path, camvid_val: list[Path]):
     model = bundle(zoo_dir, tmp_path, "unet_uint8_logits")
     assert golden_check(model, camvid_val[::10], 127.5, 127.5) == 1.0
-
-
-def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]):
-    assert golden_check(default_model, camvid_val[::10], 127.5, 127.5) == 1.0

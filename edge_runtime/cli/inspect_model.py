@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.bundle import locate_model
+from edge_runtime.edgetpu_compat import check_graph
 from edge_runtime.tflite_graph import read_graph
 
 
@@ -35,6 +36,7 @@ def describe(path: Path) -> dict[str, Any]:
         }
 
     zero = graph.zero_weight_fraction
+    compat = check_graph(graph)
     kernels = graph.kernel_tensors()
     return {
         "path": str(found.path),
@@ -48,6 +50,8 @@ def describe(path: Path) -> dict[str, Any]:
         "zero_weight_fraction": None if zero is None else round(zero, 6),
         "macs": graph.macs,
         "edgetpu_compiled": graph.edgetpu_compiled,
+        "edgetpu_compatible": compat.compatible,
+        "edgetpu_verdict": compat.verdict(),
         "manifest": found.manifest.model_dump(mode="json", exclude_none=True)
         if found.manifest
         else None,
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     zero = info["zero_weight_fraction"]
     print(f"  zero weights {'-' if zero is None else f'{zero:.1%}'} of conv/FC kernels")
-    print(f"  Edge TPU compiled: {'yes' if info['edgetpu_compiled'] else 'no'}")
+    print(f"  Edge TPU: {info['edgetpu_verdict']}")
     print("  ops " + ", ".join(f"{k}×{v}" for k, v in info["ops"].items()))
     if info["manifest"]:
         m = info["manifest"]

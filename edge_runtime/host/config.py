@@ -9,6 +9,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edge_runtime.bundle import InputSpec
+
 DEFAULT_DATA_ROOT = Path("../shared/data")
 
 
@@ -59,6 +61,10 @@ class InputConfig(_Strict):
     height: int = Field(192, ge=8)
     mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
     std: tuple[float, float, float] = (127.5, 127.5, 127.5)
+
+    def spec(self) -> InputSpec:
+        """The manifest's ``input`` section for models trained with this config."""
+        return InputSpec(width=self.width, height=self.height, mean=self.mean, std=self.std)
 
 
 class AugmentConfig(_Strict):

@@ -123,13 +123,7 @@ def export_bundles(
     from edge_runtime.tflite_graph import read_graph
 
     d = cfg.data
-    spec = InputSpec(
-        width=cfg.input.width,
-        height=cfg.input.height,
-        mean=cfg.input.mean,
-        std=cfg.input.std,
-        resize="stretch",
-    )
+    spec = cfg.input.spec()
     train_images = [
         p for p, _ in image_mask_pairs(d.resolve(d.train_images), d.resolve(d.train_masks))
     ]

@@ -9,7 +9,6 @@ state), ``class_weights.json``, ``config.yaml`` and the per-epoch plots (``*.png
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from edge_runtime.bundle import InputSpec
 from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.datasets import (
     Augment,
@@ -27,6 +27,8 @@ from edge_runtime.host.datasets import (
 )
 from edge_runtime.host.tf_compat import keras, tf, tfmot
 from edge_runtime.metrics import ConfusionAccumulator
+from edge_runtime.postprocess import to_image_size
+from edge_runtime.preprocess import place, resize_to
 
 PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 
@@ -87,12 +89,11 @@ def zero_weights(model: keras.Model) -> tuple[int, int]:
     return sum(int((k == 0).sum()) for k in kernels), sum(k.size for k in kernels)
 
 
-def predict_labels(model: keras.Model, image: np.ndarray, cfg: ExperimentConfig) -> np.ndarray:
-    """Model-resolution argmax for one RGB uint8 image (host-side, for model selection)."""
-    x = tf.image.resize(
-        image.astype(np.float32), (cfg.input.height, cfg.input.width), antialias=True
-    )
-    x = (x - np.array(cfg.input.mean, np.float32)) / np.array(cfg.input.std, np.float32)
+def predict_labels(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
+    """Model-resolution argmax of the Keras model for one RGB image, fed exactly what the
+    device pipeline feeds its interpreter (same resize, same normalization)."""
+    pixels = np.asarray(resize_to(image, place(image.size, spec)), np.float32)
+    x = (pixels - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
     logits = model(x[None], training=False)
     return np.asarray(tf.argmax(logits[0], axis=-1), dtype=np.uint8)
 
@@ -100,17 +101,17 @@ def predict_labels(model: keras.Model, image: np.ndarray, cfg: ExperimentConfig)
 def evaluate_keras(
     model: keras.Model, pairs: Sequence[tuple[Path, Path]], cfg: ExperimentConfig
 ) -> ConfusionAccumulator:
-    """Val scores at the masks' own resolution (prediction upsampled by nearest neighbour)."""
+    """Val scores at the masks' own resolution, upsampled like the device does."""
+    spec = cfg.input.spec()
     acc = ConfusionAccumulator(cfg.data.labels, cfg.data.ignore_index)
     for image_path, mask_path in pairs:
         with Image.open(image_path) as im:
-            image = np.asarray(im.convert("RGB"))
+            image = im.convert("RGB")
         with Image.open(mask_path) as m:
             mask = np.asarray(m)
-        pred = Image.fromarray(predict_labels(model, image, cfg)).resize(
-            (mask.shape[1], mask.shape[0]), Image.Resampling.NEAREST
-        )
-        acc.add(mask, np.asarray(pred))
+        small = predict_labels(model, image, spec)
+        full = to_image_size(small, place(image.size, spec), (mask.shape[1], mask.shape[0]))
+        acc.add(mask, full)
     return acc
 
 
@@ -268,7 +269,3 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
 
 def load_model(path: Path) -> keras.Model:
     return keras.models.load_model(path, compile=False)
-
-
-def steps_per_epoch_hint(n_images: int, batch: int) -> int:
-    return max(1, math.floor(n_images / batch))

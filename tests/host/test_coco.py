@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge_runtime.host.coco import IGNORE, LABELS, encode_coco, load_tasks, paint_order
+
+
+@pytest.fixture(scope="module")
+def val_masks(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("coco") / "val2017"
+    report = encode_coco(
+        data / "coco/annotations/instances_val2017.json", out, workers=2, progress=False
+    )
+    assert report.written == report.images == 79
+    return out
+
+
+def test_documented_class_order():
+    assert LABELS == (
+        "background",
+        "person",
+        "vehicle",
+        "outdoor",
+        "animal",
+        "accessory",
+        "sports",
+        "kitchen",
+        "food",
+        "furniture",
+        "electronic",
+        "appliance",
+        "indoor",
+    )
+
+
+def test_known_pixels_of_a_known_image(val_masks: Path):
+    # 000000377575: a poodle (animal) next to a fire hydrant (outdoor) on a pavement.
+    with Image.open(val_masks / "000000377575.png") as im:
+        mask = np.asarray(im)
+    assert mask.shape == (640, 426)
+    assert mask[300, 150] == LABELS.index("animal")
+    assert mask[350, 280] == LABELS.index("outdoor")
+    assert mask[50, 50] == 0
+    assert set(np.unique(mask)) == {0, 3, 4}
+
+
+def test_crowd_regions_are_ignored_unless_an_instance_covers_them(data: Path, val_masks: Path):
+    from pycocotools import mask as mask_utils
+
+    doc = json.loads((data / "coco/annotations/instances_val2017.json").read_text())
+    crowd = next(a for a in doc["annotations"] if a["iscrowd"])
+    image = next(i for i in doc["images"] if i["id"] == crowd["image_id"])
+    h, w = image["height"], image["width"]
+    region = mask_utils.decode(mask_utils.frPyObjects(crowd["segmentation"], h, w)).astype(bool)
+    covered = np.zeros((h, w), bool)
+    for a in doc["annotations"]:
+        if a["image_id"] == image["id"] and not a["iscrowd"]:
+            rle = mask_utils.merge(mask_utils.frPyObjects(a["segmentation"], h, w))
+            covered |= mask_utils.decode(rle).astype(bool)
+    with Image.open(val_masks / (Path(image["file_name"]).stem + ".png")) as im:
+        mask = np.asarray(im)
+    assert (mask[region & ~covered] == IGNORE).all()
+    assert (mask[region & covered] != IGNORE).all()
+    assert (region & ~covered).sum() > 1000
+
+
+def test_smaller_instances_are_painted_over_larger_ones():
+    anns = [
+        {"id": 1, "area": 10.0, "iscrowd": 0},
+        {"id": 2, "area": 500.0, "iscrowd": 0},
+        {"id": 3, "area": 50.0, "iscrowd": 1},
+        {"id": 4, "area": 10.0, "iscrowd": 0},
+    ]
+    assert [a["id"] for a in paint_order(anns)] == [3, 2, 1, 4]
+
+
+def test_resumable_and_cleans_interrupted_files(data: Path, tmp_path: Path):
+    ann = data / "coco/annotations/instances_val2017.json"
+    out = tmp_path / "masks"
+    out.mkdir()
+    tasks, _ = load_tasks(ann)
+    done = out / (Path(tasks[0].file_name).stem + ".png")
+    Image.new("L", (4, 4)).save(done)  # pretend finished: must be left alone
+    (out / ".half-written.png.123.tmp").write_bytes(b"partial")
+    report = encode_coco(ann, out, workers=1, progress=False)
+    assert report.skipped == 1 and report.written == 78
+    assert not list(out.glob(".*.tmp"))
+    with Image.open(done) as im:
+        assert im.size == (4, 4)
+    assert encode_coco(ann, out, workers=1, progress=False).written == 0
+
+
+def test_not_a_coco_file(tmp_path: Path):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"images": []}')
+    with pytest.raises(ValueError, match="not a COCO instances file"):
+        load_tasks(bad)

@@ -1,0 +1,51 @@
+"""The models under models/ are what users run: check them through the device pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_pipeline import golden_check
+
+from edge_runtime.bundle import locate_model
+from edge_runtime.evaluate import evaluate
+from edge_runtime.folders import image_mask_pairs
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.tflite_graph import read_graph
+
+
+def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]):
+    # Pipeline label maps are byte-identical to a plain numpy reference implementation.
+    assert golden_check(default_model, camvid_val[::10], 127.5, 127.5) == 1.0
+
+
+def test_default_model_is_int8_and_sparse(default_model: Path):
+    graph = read_graph(default_model)
+    assert {t.type_name for t, _ in graph.kernel_tensors()} == {"INT8"}
+    assert graph.tensors[graph.inputs[0]].type_name == "UINT8"
+    sparsity = graph.zero_weight_fraction
+    assert sparsity is not None and sparsity >= 0.595
+    manifest = locate_model(default_model).manifest
+    assert manifest is not None and manifest.sparsity == pytest.approx(sparsity, abs=1e-6)
+
+
+def test_recorded_metrics_are_what_the_pipeline_measures(default_model: Path, data: Path):
+    manifest = locate_model(default_model).manifest
+    assert manifest is not None and manifest.metrics is not None
+    recorded = manifest.metrics["val"]
+    pairs = image_mask_pairs(data / "camvid/val", data / "camvid/valannot")
+    scores = evaluate(Pipeline.open(default_model), pairs)
+    assert scores.as_dict()["mean_iou"] == pytest.approx(recorded["mean_iou"], abs=1e-6)
+    assert scores.pixels == recorded["pixels"]
+
+
+def test_int8_agrees_with_the_float_model(default_model: Path, camvid_val: list[Path]):
+    float_model = default_model.with_name(default_model.name.replace("_int8", "_float32"))
+    q, f = Pipeline.open(default_model), Pipeline.open(float_model)
+    same = total = 0
+    for path in camvid_val[::5]:
+        data = path.read_bytes()
+        a, b = q.segment(data).label_map, f.segment(data).label_map
+        same += int((a == b).sum())
+        total += a.size
+    assert same / total >= 0.98
