@@ -31,7 +31,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_model_args(parser: argparse.ArgumentParser) -> None:
+def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``defaults=False`` leaves unset options at None, so a config file can supply them."""
     g = parser.add_argument_group("model")
     g.add_argument(
         "--model",

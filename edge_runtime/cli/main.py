@@ -6,14 +6,9 @@ import argparse
 import sys
 
 from edge_runtime import __version__
-from edge_runtime.cli import doctor, inspect_model, segment
+from edge_runtime.cli import doctor, inspect_model, segment, serve
 from edge_runtime.cli.common import error
 from edge_runtime.errors import EdgeRuntimeError
-
-
-def _serve(args: argparse.Namespace) -> int:
-    error("edge-runtime", "serve is not built yet: the daemon arrives with issue #4")
-    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,8 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_parser(sub)
     inspect_model.add_parser(sub)
     doctor.add_parser(sub)
-    serve = sub.add_parser("serve", help="the daemon (not built yet: issue #4)")
-    serve.set_defaults(func=_serve)
+    serve.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,67 @@
+"""The app factory: routers, error handlers, request metrics and the lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from edge_runtime import __version__
+from edge_runtime.api import errors
+from edge_runtime.api.routes import health, models, page, segment, stream
+from edge_runtime.api.runtime import Runtime
+from edge_runtime.systemd_notify import notify, watchdog_interval_s
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """An app serving ``runtime``; the lifespan warms it up, starts the camera loop,
+    talks to systemd, and stops everything on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.hub.bind(asyncio.get_running_loop())
+        runtime.start()
+        tasks = [asyncio.create_task(_systemd(runtime))]
+        try:
+            yield
+        finally:
+            notify("STOPPING=1")
+            for t in tasks:
+                t.cancel()
+            await asyncio.to_thread(runtime.stop)
+
+    app = FastAPI(
+        title="edge-runtime",
+        version=__version__,
+        lifespan=lifespan,
+        description="Semantic segmentation on the edge: upload an image, or watch the camera.",
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for r in (segment.router, models.router, health.router, stream.router, page.router):
+        app.include_router(r)
+
+    @app.middleware("http")
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        runtime.metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        return response
+
+    return app
+
+
+async def _systemd(runtime: Runtime) -> None:
+    """READY=1 once warmed up; WATCHDOG=1 from the event loop (a hung loop stops it)."""
+    while not runtime.ready:
+        await asyncio.sleep(0.05)
+    notify("READY=1")
+    interval = watchdog_interval_s()
+    while interval:
+        notify("WATCHDOG=1")
+        await asyncio.sleep(interval)

@@ -1,0 +1,80 @@
+"""Prometheus metrics of one daemon (its own registry, so tests can run several)."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from edge_runtime.pipeline import StageTimings
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
+                   2.5, 5.0)  # fmt: skip
+
+
+def rss_bytes() -> int:
+    """Resident set size now (Linux /proc), else the peak from getrusage."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "edge_requests",
+            "HTTP requests by route and status",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.stage = Histogram(
+            "edge_stage_seconds",
+            "Pipeline stage latency",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inference = Histogram(
+            "edge_inference_seconds",
+            "Interpreter invoke latency",
+            ["origin"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.frames_captured = Gauge(
+            "edge_camera_frames_captured", "Frames read from the source", registry=r
+        )
+        self.frames_processed = Gauge(
+            "edge_camera_frames_processed", "Frames segmented", registry=r
+        )
+        self.frames_skipped = Gauge(
+            "edge_camera_frames_skipped",
+            "Frames replaced before they could be segmented",
+            registry=r,
+        )
+        self.source_up = Gauge("edge_camera_up", "1 while the source delivers frames", registry=r)
+        self.source_reconnects = Gauge(
+            "edge_camera_reconnects", "Times the source failed and was retried", registry=r
+        )
+        self.stream_clients = Gauge("edge_stream_clients", "Open /stream.mjpg clients", registry=r)
+        self.rss = Gauge("edge_process_resident_memory_bytes", "Resident memory", registry=r)
+        self.rss.set_function(rss_bytes)
+        self.model_info = Gauge(
+            "edge_model_info",
+            "The loaded model (value 1)",
+            ["name", "version", "sha256", "delegate"],
+            registry=r,
+        )
+        self.ready = Gauge("edge_ready", "1 once the model is loaded and warmed up", registry=r)
+
+    def observe(self, timings: StageTimings, origin: str) -> None:
+        for stage, ms in timings.as_dict().items():
+            self.stage.labels(stage).observe(ms / 1e3)
+        self.inference.labels(origin).observe(timings.invoke_ms / 1e3)

@@ -1,0 +1,38 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from edge_runtime.api.runtime import Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="200 once the model is loaded and warmed up, else 503")
+async def readyz(request: Request) -> JSONResponse:
+    rt: Runtime = request.app.state.runtime
+    body = {
+        "ready": rt.ready,
+        "reason": rt.not_ready_reason or None,
+        "model": rt.pipeline.spec.name,
+        "camera": rt.camera_state(),
+    }
+    return JSONResponse(
+        body,
+        status_code=200 if rt.ready else 503,
+        headers=None if rt.ready else {"Retry-After": "1"},
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,123 @@
+"""What the daemon holds while it runs: settings, the pipeline, the camera loop, metrics.
+
+The pipeline is created before the server starts (a bad model fails fast, with one
+line); warm-up runs in the background so ``/readyz`` can say 503 until it is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from edge_runtime.api.metrics import Metrics
+from edge_runtime.frames import FrameLoop, StreamHub
+from edge_runtime.pipeline import Pipeline, Segmentation
+from edge_runtime.settings import Settings
+from edge_runtime.sources import make_source
+
+log = logging.getLogger("edge_runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pipeline: Pipeline
+    metrics: Metrics = field(default_factory=Metrics)
+    hub: StreamHub = field(default_factory=StreamHub)
+    frames: FrameLoop | None = None
+    ready: bool = False
+    not_ready_reason: str = "warming up"
+    _warm: threading.Thread | None = None
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        from edge_runtime.defaults import default_model
+
+        pipe = Pipeline.open(
+            settings.model or default_model(),
+            num_threads=settings.threads,
+            delegate=settings.delegate,
+            edgetpu_device=settings.edgetpu_device,
+            cpu_fallback=settings.cpu_fallback,
+            labels_file=settings.labels,
+            mean=settings.mean,
+            std=settings.std,
+            resize=settings.resize,
+            max_pixels=settings.max_pixels,
+        )
+        runtime = cls(settings, pipe)
+        if settings.source:
+            source = make_source(settings.source, fps=settings.source_fps)
+            runtime.frames = FrameLoop(
+                source,
+                pipe,
+                runtime.hub,
+                alpha=settings.overlay_alpha,
+                jpeg_quality=settings.jpeg_quality,
+                retry_initial_s=settings.source_retry_initial_s,
+                retry_max_s=settings.source_retry_max_s,
+                on_segmented=runtime._observe_frame,
+            )
+        runtime._describe_model()
+        return runtime
+
+    def _describe_model(self) -> None:
+        spec, delegate = self.pipeline.spec, self.pipeline.engine.delegate
+        version = spec.manifest.version if spec.manifest else "bare"
+        sha = spec.manifest.sha256[:12] if spec.manifest else "-"
+        self.metrics.model_info.labels(spec.name, version, sha, delegate.kind).set(1)
+        m = self.metrics
+        if self.frames is not None:
+            stats, frames = self.frames.stats, self.frames
+            m.frames_captured.set_function(lambda: stats.captured)
+            m.frames_processed.set_function(lambda: stats.processed)
+            m.frames_skipped.set_function(lambda: frames.skipped)
+            m.source_up.set_function(lambda: 1.0 if stats.state == "running" else 0.0)
+            m.source_reconnects.set_function(lambda: stats.reconnects)
+        m.stream_clients.set_function(lambda: self.hub.clients)
+
+    def _observe_frame(self, seg: Segmentation) -> None:
+        self.metrics.observe(seg.timings, "camera")
+
+    def start(self) -> None:
+        """Warm up in the background, then start the camera loop."""
+
+        def warm() -> None:
+            try:
+                self.pipeline.warm_up(self.settings.warmup_runs)
+            except Exception as exc:  # a model that cannot invoke: stay up, say why
+                self.not_ready_reason = f"warm-up failed: {exc}"
+                log.error("warm-up failed: %s", exc)
+                return
+            self.ready, self.not_ready_reason = True, ""
+            self.metrics.ready.set(1)
+            log.info(
+                "ready: %s on %s", self.pipeline.spec.name, self.pipeline.engine.delegate.describe()
+            )
+            if self.frames is not None:
+                self.frames.start()
+
+        self._warm = threading.Thread(target=warm, name="warm-up", daemon=True)
+        self._warm.start()
+
+    def stop(self) -> None:
+        if self._warm is not None:
+            self._warm.join(10)
+        if self.frames is not None:
+            self.frames.stop()
+        self.pipeline.close()
+
+    def camera_state(self) -> dict[str, object] | None:
+        if self.frames is None:
+            return None
+        s = self.frames.stats
+        return {
+            "source": s.name,
+            "state": s.state,
+            "last_error": s.last_error,
+            "captured": s.captured,
+            "processed": s.processed,
+            "skipped": self.frames.skipped,
+            "reconnects": s.reconnects,
+        }

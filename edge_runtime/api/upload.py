@@ -1,0 +1,53 @@
+"""Reading an uploaded image: the raw body with an image Content-Type, or the multipart
+field ``image``; the byte limit is enforced while the body streams in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from edge_runtime.api.errors import ApiError
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body_too_large", f"body is {declared} bytes, over the {limit} limit")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"body is over the {limit} byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_image(request: Request, limit: int) -> bytes:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        body = await read_body(request, limit)
+
+        async def once() -> AsyncGenerator[bytes, None]:
+            yield body
+
+        try:
+            form = await MultiPartParser(request.headers, once(), max_part_size=limit).parse()
+        except MultiPartException as exc:
+            raise ApiError(400, "bad_multipart", str(exc)) from exc
+        part = form.get("image")
+        if not isinstance(part, UploadFile):
+            raise ApiError(422, "missing_image", "multipart body has no file field named 'image'")
+        data = await part.read()
+        await form.close()
+        return data
+    if ctype.startswith("image/") or ctype == "application/octet-stream":
+        return await read_body(request, limit)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {ctype or 'missing'}: send the image as the multipart field 'image' "
+        "or as the raw body with an image/* Content-Type",
+    )

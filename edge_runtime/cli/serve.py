@@ -1,0 +1,70 @@
+"""``edge-runtime serve``: the daemon (HTTP API, camera loop, live stream)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from edge_runtime.cli.common import add_model_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the daemon: HTTP API, camera loop, live overlay stream",
+        description="Settings come from --config (YAML), EDGE_RUNTIME_* variables and flags; "
+        "flags win.",
+    )
+    p.add_argument("--config", type=Path, help="YAML settings file")
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default 8080)")
+    p.add_argument(
+        "--source",
+        help="picamera2[:N], opencv:N, /dev/videoN, rtsp://…, a video "
+        "file, an image folder or glob, synthetic (default: uploads only)",
+    )
+    p.add_argument("--source-fps", type=float, help="pace of replayed sources")
+    add_model_args(p, defaults=False)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from edge_runtime.api.app import create_app
+    from edge_runtime.api.runtime import Runtime
+    from edge_runtime.settings import Settings
+
+    settings = Settings.load(
+        args.config,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        source=args.source,
+        source_fps=args.source_fps,
+        threads=args.threads,
+        delegate=args.delegate,
+        edgetpu_device=args.edgetpu_device,
+        cpu_fallback=args.cpu_fallback,
+        labels=args.labels,
+        mean=args.mean,
+        std=args.std,
+        resize=args.resize,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = Runtime.open(settings)
+    app = create_app(runtime)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+        access_log=settings.log_level == "debug",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1

@@ -1,0 +1,240 @@
+"""The camera pipeline: capture thread → one-slot latest frame → inference loop → one
+shared overlay JPEG for every stream client.
+
+Nothing queues: a frame replaced before the inference loop took it is counted as
+skipped, and a slow stream client simply sees fewer frames (picamera2's mjpeg_server
+pattern), so memory stays flat whatever the camera and the clients do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge_runtime.encode import blend, encode_jpeg
+from edge_runtime.errors import ImageError
+from edge_runtime.pipeline import Pipeline, Segmentation
+from edge_runtime.sources.base import FrameSource
+
+
+class LatestFrame:
+    """A one-slot holder: ``put`` replaces, ``take`` waits for a frame newer than the last
+    one taken. Replaced, never-taken frames are counted in ``skipped``."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self._taken = True
+        self.skipped = 0
+
+    def put(self, frame: np.ndarray) -> None:
+        with self._cond:
+            if not self._taken:
+                self.skipped += 1
+            self._frame, self._taken = frame, False
+            self._cond.notify_all()
+
+    def take(self, timeout: float) -> np.ndarray | None:
+        with self._cond:
+            if self._taken and not self._cond.wait_for(lambda: not self._taken, timeout):
+                return None
+            self._taken = True
+            return self._frame
+
+
+@dataclass(frozen=True)
+class StreamFrame:
+    seq: int
+    jpeg: bytes
+    summary: dict[str, object]
+
+
+class StreamHub:
+    """The latest overlay JPEG, encoded once, shared by all clients. Publishing happens on
+    the inference thread; async clients wait on an event set in their own event loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.latest: StreamFrame | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self.clients = 0
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+
+    def publish(self, jpeg: bytes, summary: dict[str, object]) -> None:
+        with self._lock:
+            seq = self.latest.seq + 1 if self.latest else 1
+            self.latest = StreamFrame(seq, jpeg, summary)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = asyncio.Event()
+
+    async def next_frame(self, after: int, timeout: float) -> StreamFrame | None:
+        """The first frame with ``seq > after``, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            latest = self.latest
+            if latest is not None and latest.seq > after:
+                return latest
+            event = self._event
+            remaining = deadline - time.monotonic()
+            if event is None or remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except asyncio.TimeoutError:
+                return None
+
+
+@dataclass
+class SourceStats:
+    """What /readyz, /metrics and the web page show about the camera."""
+
+    name: str
+    state: str = "starting"  # starting | running | reconnecting | stopped
+    last_error: str | None = None
+    captured: int = 0
+    processed: int = 0
+    reconnects: int = 0
+    invoke_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
+    frame_times: deque[float] = field(default_factory=lambda: deque(maxlen=60))
+
+    @property
+    def fps(self) -> float:
+        if len(self.frame_times) < 2:
+            return 0.0
+        span = self.frame_times[-1] - self.frame_times[0]
+        return (len(self.frame_times) - 1) / span if span > 0 else 0.0
+
+    def invoke_percentiles(self) -> dict[str, float | None]:
+        if not self.invoke_ms:
+            return {"p50": None, "p95": None}
+        arr = np.fromiter(self.invoke_ms, float)
+        return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
+
+
+class FrameLoop:
+    """Runs a source through the pipeline on two threads until ``stop``.
+
+    ``on_segmented`` is called with each processed frame's segmentation (metrics hook).
+    HTTP uploads share the pipeline; while any is waiting (``uploads_waiting``), the
+    inference loop holds back so uploads are not starved.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        pipe: Pipeline,
+        hub: StreamHub,
+        *,
+        alpha: float = 0.5,
+        jpeg_quality: int = 80,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 10.0,
+        on_segmented: Callable[[Segmentation], None] | None = None,
+    ):
+        self.source, self.pipe, self.hub = source, pipe, hub
+        self.alpha, self.jpeg_quality = alpha, jpeg_quality
+        self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
+        self.on_segmented = on_segmented
+        self.latest = LatestFrame()
+        self.stats = SourceStats(source.name)
+        self.uploads_waiting = 0
+        self._uploads_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def skipped(self) -> int:
+        return self.latest.skipped
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._capture, name="capture", daemon=True),
+            threading.Thread(target=self._infer, name="inference", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout)
+        self.stats.state = "stopped"
+
+    def upload_started(self) -> None:
+        with self._uploads_lock:
+            self.uploads_waiting += 1
+
+    def upload_finished(self) -> None:
+        with self._uploads_lock:
+            self.uploads_waiting -= 1
+
+    def _capture(self) -> None:
+        delay = self.retry_initial_s
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+            except Exception as exc:  # any failure of a camera library: retry, never die
+                self._failed(exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.retry_max_s)
+                continue
+            self.stats.state, self.stats.last_error = "running", None
+            delay = self.retry_initial_s
+            try:
+                self._read_until_failure()
+            except Exception as exc:  # unplugged, EOF, RTSP drop, library error
+                self._failed(exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.retry_max_s)
+            finally:
+                self.source.close()
+
+    def _read_until_failure(self) -> None:
+        period = 1.0 / self.source.fps if self.source.fps else 0.0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            frame = self.source.read()
+            self.stats.captured += 1
+            self.latest.put(frame)
+            if period:
+                next_at += period
+                self._stop.wait(max(0.0, next_at - time.monotonic()))
+
+    def _failed(self, exc: Exception) -> None:
+        self.stats.state, self.stats.last_error = "reconnecting", str(exc)
+        self.stats.reconnects += 1
+
+    def _infer(self) -> None:
+        while not self._stop.is_set():
+            frame = self.latest.take(timeout=0.5)
+            if frame is None:
+                continue
+            while self.uploads_waiting and not self._stop.is_set():
+                time.sleep(0.001)
+            try:
+                seg = self.pipe.segment(frame)
+            except ImageError as exc:
+                self.stats.last_error = str(exc)
+                continue
+            jpeg = encode_jpeg(blend(seg.image, seg.label_image, self.alpha), self.jpeg_quality)
+            self.stats.processed += 1
+            self.stats.invoke_ms.append(seg.timings.invoke_ms)
+            self.stats.frame_times.append(time.monotonic())
+            self.hub.publish(jpeg, seg.summary())
+            if self.on_segmented is not None:
+                self.on_segmented(seg)

@@ -1,0 +1,122 @@
+"""Daemon settings: one pydantic model fed by a YAML file, ``EDGE_RUNTIME_*`` environment
+variables and command-line flags, in rising order of priority (flags win)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from edge_runtime.bundle import parse_channels
+
+
+class SettingsError(ValueError):
+    """Bad configuration; the message names the setting and where it came from."""
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """Every setting of ``edge-runtime serve`` (see ``systemd/edge-runtime.yaml``)."""
+
+    model_config = SettingsConfigDict(env_prefix="EDGE_RUNTIME_", extra="forbid", frozen=True)
+
+    model: Path | None = Field(None, description="bundle or .tflite; default: the shipped model")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    source: str | None = Field(None, description="camera or replay spec; none: uploads only")
+    source_fps: float | None = Field(None, gt=0, description="pace of replayed sources")
+    threads: int | None = Field(None, ge=1)
+    delegate: Literal["auto", "cpu", "edgetpu"] = "auto"
+    edgetpu_device: str | None = None
+    cpu_fallback: Path | None = None
+    labels: Path | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    resize: Literal["stretch", "letterbox"] | None = None
+    warmup_runs: int = Field(2, ge=0)
+    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=1)
+    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    jpeg_quality: int = Field(80, ge=1, le=95)
+    source_retry_initial_s: float = Field(0.5, gt=0)
+    source_retry_max_s: float = Field(10.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    _yaml: ClassVar[dict[str, Any]] = {}
+
+    @field_validator("mean", "std", mode="before")
+    @classmethod
+    def _channels(cls, v: object) -> object:
+        if isinstance(v, str):
+            return parse_channels(v, "mean/std")
+        if isinstance(v, int | float):
+            return (float(v),) * 3
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _YamlSource(settings_cls, cls._yaml)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:
+        """Merge the YAML file, the environment and the flags that were given (not None).
+
+        Raises ``SettingsError`` with every problem, one per line.
+        """
+        data: dict[str, Any] = {}
+        if config_file is not None:
+            try:
+                loaded = yaml.safe_load(config_file.read_text())
+            except OSError as exc:
+                raise SettingsError(f"cannot read config {config_file}: {exc.strerror}") from exc
+            except yaml.YAMLError as exc:
+                raise SettingsError(f"config {config_file} is not valid YAML: {exc}") from exc
+            if loaded is not None and not isinstance(loaded, dict):
+                raise SettingsError(f"config {config_file} must be a mapping of settings")
+            data = {str(k).replace("-", "_"): v for k, v in (loaded or {}).items()}
+        given = {k: v for k, v in flags.items() if v is not None}
+        try:
+            cls._yaml = data
+            return cls(**given)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                name = ".".join(str(p) for p in err["loc"])
+                origin = (
+                    "flag"
+                    if name in given
+                    else "config file"
+                    if name in data
+                    else f"EDGE_RUNTIME_{name.upper()}"
+                )
+                lines.append(f"{name} ({origin}): {err['msg']}")
+            raise SettingsError("invalid settings: " + "; ".join(lines)) from exc
+        except ValueError as exc:  # e.g. an environment value that is not valid JSON
+            raise SettingsError(f"invalid settings: {exc}") from exc
+        finally:
+            cls._yaml = {}

@@ -1,0 +1,43 @@
+"""Frame sources, chosen by a ``--source`` spec string (see ``open_source``)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from edge_runtime.sources.base import FrameSource, SourceError
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".h264", ".m4v"}
+
+
+def make_source(spec: str, *, fps: float | None = None) -> FrameSource:
+    """``picamera2[:N]`` · ``opencv:N`` · ``/dev/videoN`` · ``rtsp://…`` / ``http(s)://…`` ·
+    a video file · an image folder or glob · ``synthetic``. Raises ``ValueError`` for a
+    spec that names nothing."""
+    from edge_runtime.sources.files import ImageFolderSource
+    from edge_runtime.sources.opencv import OpenCVSource
+    from edge_runtime.sources.picamera import Picamera2Source
+    from edge_runtime.sources.synthetic import SyntheticSource
+
+    if spec == "synthetic":
+        return SyntheticSource(fps=fps or 15.0)
+    if m := re.fullmatch(r"picamera2(?::(\d+))?", spec):
+        return Picamera2Source(int(m.group(1) or 0))
+    if m := re.fullmatch(r"opencv:(\d+)", spec):
+        return OpenCVSource(int(m.group(1)))
+    if re.fullmatch(r"/dev/video\d+", spec):
+        return OpenCVSource(spec)
+    if re.match(r"(rtsp|rtsps|http|https)://", spec):
+        return OpenCVSource(spec)
+    path = Path(spec)
+    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+        return OpenCVSource(spec, loop=True)
+    if path.is_dir() or any(c in spec for c in "*?["):
+        return ImageFolderSource(spec, fps=fps or 10.0)
+    raise ValueError(
+        f"unknown source {spec!r}: expected picamera2[:N], opencv:N, /dev/videoN, rtsp://…, "
+        "http://…, a video file, an image folder or glob, or synthetic"
+    )
+
+
+__all__ = ["FrameSource", "SourceError", "make_source"]

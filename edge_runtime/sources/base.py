@@ -1,0 +1,25 @@
+"""What every frame source is: open → read → close, RGB uint8 frames, errors as SourceError."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class SourceError(Exception):
+    """A source failed (unplugged, EOF without looping, RTSP drop, missing library)."""
+
+
+class FrameSource(Protocol):
+    """A camera or a replayed file. ``read`` returns an HxWx3 RGB uint8 frame, or raises
+    ``SourceError``. ``fps`` paces replayed sources (None: as fast as the device gives)."""
+
+    name: str
+    fps: float | None
+
+    def open(self) -> None: ...
+
+    def read(self) -> np.ndarray: ...
+
+    def close(self) -> None: ...
