@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import colour_bars, expected_bars
 from PIL import Image
+from zoo import bundle
 
-from edge_runtime.bundle import sha256_file
 from edge_runtime.errors import ManifestError, ModelError, UnsupportedImageError
 from edge_runtime.litert import make_interpreter
 from edge_runtime.pipeline import Pipeline
@@ -37,22 +37,6 @@ def assert_bars(label_map: np.ndarray) -> None:
     h, w = label_map.shape
     keep = interior(label_map, w)
     np.testing.assert_array_equal(label_map[:, keep], expected_bars(h, w)[:, keep])
-
-
-def bundle(zoo_dir: Path, tmp_path: Path, name: str, **manifest: object) -> Path:
-    model = tmp_path / f"{name}.tflite"
-    model.write_bytes((zoo_dir / f"{name}.tflite").read_bytes())
-    doc = {
-        "name": name,
-        "labels": ["black", "red", "green", "blue"],
-        "palette": [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]],
-        "input": {"width": 128, "height": 96, "mean": [127.5] * 3, "std": [127.5] * 3},
-        "output": {"kind": "logits"},
-        "sha256": sha256_file(model),
-    }
-    doc.update(manifest)
-    model.with_suffix(".json").write_text(json.dumps(doc))
-    return model
 
 
 @pytest.mark.parametrize("name", BARS_MODELS)

@@ -199,3 +199,25 @@ def as_edgetpu_model(source: Path, target: Path) -> Path:
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     target.write_bytes(bytes(builder.Output()))
     return target
+
+
+def bundle(zoo_dir: Path, out_dir: Path, name: str, **manifest: object) -> Path:
+    """A copy of a 4-class zoo model with a manifest (labels black/red/green/blue)."""
+    import json
+
+    from edge_runtime.bundle import sha256_file
+
+    model = out_dir / f"{name}.tflite"
+    model.write_bytes((zoo_dir / f"{name}.tflite").read_bytes())
+    doc: dict[str, object] = {
+        "name": name,
+        "version": "1.2.3",
+        "labels": NAMES,
+        "palette": [list(c) for c in COLOURS.values()],
+        "input": {"width": 128, "height": 96, "mean": [127.5] * 3, "std": [127.5] * 3},
+        "output": {"kind": "logits"},
+        "sha256": sha256_file(model),
+    }
+    doc.update(manifest)
+    model.with_suffix(".json").write_text(json.dumps(doc))
+    return model
