@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", type=Path, help="YAML settings file")
     p.add_argument("--host", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="TCP port (default 8080)")
+    p.add_argument("--port", type=int, help="TCP port (default 8080; 0 picks a free one)")
     p.add_argument(
         "--source",
         help="picamera2[:N], opencv:N, /dev/videoN, rtsp://…, a video "

@@ -32,12 +32,16 @@ class Daemon:
     def client(self, **kw: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]
 
-    def wait(self, path: str = "/healthz", status: int = 200, timeout: float = 60) -> httpx.Response:
+    def wait(
+        self, path: str = "/healthz", status: int = 200, timeout: float = 60
+    ) -> httpx.Response:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log.read_text()}")
+                raise AssertionError(
+                    f"daemon exited {self.proc.returncode}:\n{self.log.read_text()}"
+                )
             try:
                 r = httpx.get(self.url + path, timeout=5)
                 if r.status_code == status:
@@ -46,7 +50,9 @@ class Daemon:
             except httpx.TransportError as exc:
                 last = exc
             time.sleep(0.05)
-        raise AssertionError(f"{path} never answered {status} (last: {last})\n{self.log.read_text()}")
+        raise AssertionError(
+            f"{path} never answered {status} (last: {last})\n{self.log.read_text()}"
+        )
 
     def stop(self, timeout: float = 30) -> int:
         if self.proc.poll() is None:
@@ -65,7 +71,9 @@ def start_daemon(tmp_path: Path, *args: str, env: dict[str, str] | None = None) 
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     return Daemon(proc, f"http://127.0.0.1:{port}", log)
 
@@ -78,8 +86,12 @@ def bars_model(zoo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def daemon(bars_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """Uploads only, small limits so the 413 paths are cheap to reach."""
-    d = start_daemon(tmp_path_factory.mktemp("daemon"), "--model", str(bars_model),
-                     env={"EDGE_RUNTIME_MAX_UPLOAD_BYTES": "300000"})
+    d = start_daemon(
+        tmp_path_factory.mktemp("daemon"),
+        "--model",
+        str(bars_model),
+        env={"EDGE_RUNTIME_MAX_UPLOAD_BYTES": "300000"},
+    )
     d.wait("/readyz")
     yield d
     assert d.stop() == 0

@@ -40,14 +40,21 @@ def test_json_result_for_multipart_and_raw_uploads(daemon: Daemon):
         assert (doc["model"], doc["width"], doc["height"]) == ("unet_uint8_logits", 320, 240)
         assert [c["name"] for c in doc["classes"]] == ["black", "red", "green", "blue"]
         assert sum(c["fraction"] for c in doc["classes"]) == pytest.approx(1.0)
-        assert set(doc["timings_ms"]) == {"decode", "preprocess", "invoke", "postprocess",
-                                          "encode", "total"}
+        assert set(doc["timings_ms"]) == {
+            "decode",
+            "preprocess",
+            "invoke",
+            "postprocess",
+            "encode",
+            "total",
+        }
         stages = dict(item.split(";dur=") for item in r.headers["Server-Timing"].split(", "))
         assert set(stages) == set(doc["timings_ms"]) and float(stages["invoke"]) > 0
 
 
-def test_mask_is_the_pipelines_label_map_at_full_size(daemon: Daemon, bars_model: Path,
-                                                      camvid_val: list[Path]):
+def test_mask_is_the_pipelines_label_map_at_full_size(
+    daemon: Daemon, bars_model: Path, camvid_val: list[Path]
+):
     data = camvid_val[3].read_bytes()
     with daemon.client() as c:
         r = c.post("/v1/segment?format=mask", content=data, headers={"Content-Type": "image/png"})
@@ -61,16 +68,22 @@ def test_mask_is_the_pipelines_label_map_at_full_size(daemon: Daemon, bars_model
 
 def test_include_mask_in_json(daemon: Daemon):
     with daemon.client() as c:
-        r = c.post("/v1/segment?include_mask=true", content=png(BARS),
-                   headers={"Content-Type": "image/png"})
+        r = c.post(
+            "/v1/segment?include_mask=true",
+            content=png(BARS),
+            headers={"Content-Type": "image/png"},
+        )
     with Image.open(io.BytesIO(base64.b64decode(r.json()["mask_png_base64"]))) as im:
         assert im.size == (320, 240) and set(np.unique(np.asarray(im))) == {0, 1, 2, 3}
 
 
 def test_overlay_blends_the_mask(daemon: Daemon):
     with daemon.client() as c:
-        r = c.post("/v1/segment?format=overlay&alpha=1", content=jpeg(BARS),
-                   headers={"Content-Type": "image/jpeg"})
+        r = c.post(
+            "/v1/segment?format=overlay&alpha=1",
+            content=jpeg(BARS),
+            headers={"Content-Type": "image/jpeg"},
+        )
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     with Image.open(io.BytesIO(r.content)) as im:
         assert im.size == (320, 240)
@@ -81,21 +94,37 @@ def test_overlay_blends_the_mask(daemon: Daemon):
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [
-        ({"content": b"hello", "headers": {"Content-Type": "text/plain"}}, 415,
-         "unsupported_media_type"),
-        ({"content": b"plain text, not pixels", "headers": {"Content-Type": "image/png"}}, 415,
-         "unsupported_image"),
-        ({"content": jpeg(colour_bars(480, 640))[:2000], "headers": {"Content-Type": "image/jpeg"}},
-         400, "corrupt_image"),
-        ({"content": b"\xff" * 400_000, "headers": {"Content-Type": "image/jpeg"}}, 413,
-         "body_too_large"),
+        (
+            {"content": b"hello", "headers": {"Content-Type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            {"content": b"plain text, not pixels", "headers": {"Content-Type": "image/png"}},
+            415,
+            "unsupported_image",
+        ),
+        (
+            {
+                "content": jpeg(colour_bars(480, 640))[:2000],
+                "headers": {"Content-Type": "image/jpeg"},
+            },
+            400,
+            "corrupt_image",
+        ),
+        (
+            {"content": b"\xff" * 400_000, "headers": {"Content-Type": "image/jpeg"}},
+            413,
+            "body_too_large",
+        ),
         ({"files": {"picture": ("a.png", png(BARS), "image/png")}}, 422, "missing_image"),
         ({"content": b"", "headers": {"Content-Type": "image/png"}}, 415, "unsupported_image"),
     ],
     ids=["text", "not-an-image", "truncated-jpeg", "too-large", "wrong-field", "empty"],
 )
-def test_bad_uploads_get_json_errors(daemon: Daemon, kwargs: dict[str, object], status: int,
-                                     code: str):
+def test_bad_uploads_get_json_errors(
+    daemon: Daemon, kwargs: dict[str, object], status: int, code: str
+):
     with daemon.client() as c:
         r = c.post("/v1/segment", **kwargs)  # type: ignore[arg-type]
         assert r.status_code == status, r.text
@@ -174,5 +203,13 @@ def test_openapi_documents_every_route(daemon: Daemon):
     with daemon.client() as c:
         paths = set(c.get("/openapi.json").json()["paths"])
         assert c.get("/docs").status_code == 200
-    assert {"/v1/segment", "/v1/models", "/healthz", "/readyz", "/metrics", "/stream.mjpg",
-            "/snapshot.jpg", "/"} <= paths
+    assert {
+        "/v1/segment",
+        "/v1/models",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/stream.mjpg",
+        "/snapshot.jpg",
+        "/",
+    } <= paths

@@ -1,0 +1,77 @@
+"""The live page in a real headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import start_daemon
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (scripts/test.sh installs it)"
+)
+def test_page_shows_the_stream_and_the_legend(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+):
+    from playwright.sync_api import sync_playwright
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for p in camvid_val[:4]:
+        shutil.copy(p, folder / p.name)
+    d = start_daemon(
+        tmp_path, "--model", str(bars_model), "--source", str(folder), "--source-fps", "10"
+    )
+    try:
+        d.wait("/readyz")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1100, "height": 480})
+            page.goto(d.url + "/")
+            # The MJPEG <img> has decoded at least one frame.
+            page.wait_for_function(
+                "() => { const i = document.getElementById('view');"
+                " return i.complete && i.naturalWidth > 0; }",
+                timeout=20000,
+            )
+            page.wait_for_function(
+                "() => document.querySelectorAll('#legend li').length > 0", timeout=20000
+            )
+            page.wait_for_function(
+                "() => document.getElementById('fps').textContent !== '–'", timeout=20000
+            )
+            names = page.locator("#legend li .name").all_text_contents()
+            size = page.evaluate(
+                "() => [document.getElementById('view').naturalWidth,"
+                " document.getElementById('view').naturalHeight]"
+            )
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "web_page.png"
+            page.screenshot(path=str(shot))
+            browser.close()
+        assert names == ["black", "red", "green", "blue"]
+        assert size == [480, 360]
+        with Image.open(shot) as im:
+            view = np.asarray(im.convert("RGB"))[60:400, 20:480]
+        assert view.std() > 10  # the stream rendered a real, non-blank picture
+    finally:
+        assert d.stop() == 0

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import zoo
+from conftest import colour_bars
+
+from edge_runtime.frames import FrameLoop, LatestFrame, StreamHub
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.sources import SourceError, make_source
+from edge_runtime.sources.files import ImageFolderSource
+from edge_runtime.sources.synthetic import SyntheticSource
+
+
+def test_latest_frame_keeps_one_and_counts_the_replaced():
+    slot = LatestFrame()
+    a, b, c = (np.full((2, 2, 3), v, np.uint8) for v in (1, 2, 3))
+    slot.put(a)
+    slot.put(b)  # a was never taken: skipped
+    assert slot.take(0.1) is b
+    assert slot.take(0.05) is None  # nothing new
+    slot.put(c)
+    assert slot.take(0.1) is c
+    assert slot.skipped == 1
+
+
+def test_take_waits_for_a_producer():
+    slot = LatestFrame()
+    frame = np.zeros((2, 2, 3), np.uint8)
+    threading.Timer(0.05, slot.put, args=(frame,)).start()
+    assert slot.take(2.0) is frame
+
+
+def test_hub_wakes_async_clients_and_slow_clients_skip():
+    async def scenario() -> list[int]:
+        hub = StreamHub()
+        hub.bind(asyncio.get_running_loop())
+
+        def publish() -> None:
+            for i in range(5):
+                hub.publish(bytes([i]), {})
+                time.sleep(0.01)
+
+        t = threading.Thread(target=publish)
+        t.start()
+        first = await hub.next_frame(0, timeout=2)
+        await asyncio.sleep(0.2)  # a slow client: misses frames, gets the newest
+        later = await hub.next_frame(first.seq if first else 0, timeout=2)
+        t.join()
+        assert await hub.next_frame(5, timeout=0.05) is None
+        return [first.seq if first else -1, later.seq if later else -1]
+
+    first, later = asyncio.run(scenario())
+    assert first >= 1 and later == 5
+
+
+class FlakySource:
+    """Delivers ``good`` frames, then fails; the next open works again."""
+
+    def __init__(self, good: int):
+        self.name, self.fps = "flaky", 200.0
+        self.good, self.opens, self.left = good, 0, 0
+
+    def open(self) -> None:
+        self.opens += 1
+        self.left = self.good
+
+    def read(self) -> np.ndarray:
+        if self.left == 0:
+            raise SourceError("cable pulled")
+        self.left -= 1
+        return colour_bars()
+
+    def close(self) -> None:
+        pass
+
+
+def test_frame_loop_reconnects_a_failing_source(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
+    source = FlakySource(good=3)
+    hub = StreamHub()
+    loop = FrameLoop(source, pipe, hub, retry_initial_s=0.01, retry_max_s=0.02)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (
+            loop.stats.reconnects < 3 or loop.stats.processed < 3
+        ) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        loop.stop()
+    assert source.opens >= 3 and loop.stats.reconnects >= 3
+    assert loop.stats.last_error == "cable pulled"
+    assert loop.stats.processed >= 3 and hub.latest is not None
+    assert loop.stats.state == "stopped"
+
+
+def test_source_specs():
+    assert isinstance(make_source("synthetic"), SyntheticSource)
+    assert make_source("opencv:1").name == "1"
+    assert make_source("/dev/video2").name == "/dev/video2"
+    assert make_source("rtsp://cam.local/stream").name == "rtsp://cam.local/stream"
+    assert make_source("picamera2:1").name == "picamera2:1"
+    assert isinstance(make_source("frames/*.jpg"), ImageFolderSource)
+    try:
+        make_source("floppy:0")
+    except ValueError as exc:
+        assert "unknown source 'floppy:0'" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+def test_missing_camera_libraries_say_how_to_install():
+    cam = make_source("picamera2")
+    try:
+        cam.open()
+    except SourceError as exc:
+        assert "apt install python3-picamera2" in str(exc)
+    else:  # pragma: no cover - only on a Raspberry Pi with a camera
+        cam.close()
+
+
+def test_synthetic_frames_move():
+    s = SyntheticSource(64, 48)
+    s.open()
+    a, b = s.read(), s.read()
+    assert a.shape == (48, 64, 3) and a.dtype == np.uint8 and not np.array_equal(a, b)
+    assert zoo.COLOURS  # the zoo's colours segment these bars in demos

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_runtime.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults():
+    s = Settings.load()
+    assert (s.host, s.port, s.source, s.model) == ("127.0.0.1", 8080, None, None)
+
+
+def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "c.yaml"
+    config.write_text("port: 9001\nthreads: 2\nsource: synthetic\nmean: [1, 2, 3]\n")
+    assert Settings.load(config).port == 9001
+    monkeypatch.setenv("EDGE_RUNTIME_PORT", "9002")
+    s = Settings.load(config)
+    assert (s.port, s.threads, s.source, s.mean) == (9002, 2, "synthetic", (1.0, 2.0, 3.0))
+    assert Settings.load(config, port=9003, threads=None).port == 9003  # flags win
+    assert Settings.load(config, port=9003, threads=None).threads == 2  # unset flag: file
+
+
+def test_errors_name_the_setting_and_its_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = tmp_path / "c.yaml"
+    config.write_text("overlay_alpha: 2\nbogus: 1\n")
+    with pytest.raises(SettingsError) as info:
+        Settings.load(config)
+    assert "overlay_alpha (config file)" in str(info.value)
+    assert "bogus (config file)" in str(info.value)
+    monkeypatch.setenv("EDGE_RUNTIME_PORT", "eighty")
+    with pytest.raises(SettingsError, match=r"port \(EDGE_RUNTIME_PORT\)"):
+        Settings.load()
+    with pytest.raises(SettingsError, match=r"threads \(flag\)"):
+        Settings.load(threads=0)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path):
+    with pytest.raises(SettingsError, match="cannot read config"):
+        Settings.load(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("port: [1, 2\n")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        Settings.load(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(SettingsError, match="must be a mapping"):
+        Settings.load(bad)
+
+
+def test_the_shipped_example_config_is_valid():
+    s = Settings.load(ROOT / "systemd" / "edge-runtime.yaml")
+    assert s.source == "picamera2" and s.delegate == "auto" and s.port == 8080
