@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from edge_runtime.encode import blend, encode_jpeg
 from edge_runtime.errors import ImageError
 from edge_runtime.pipeline import Pipeline, Segmentation
-from edge_runtime.sources.base import FrameSource
+from edge_runtime.sources.base import Frame, FrameSource
 
 
 class LatestFrame:
@@ -29,18 +30,18 @@ class LatestFrame:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._frame: np.ndarray | None = None
+        self._frame: Frame | None = None
         self._taken = True
         self.skipped = 0
 
-    def put(self, frame: np.ndarray) -> None:
+    def put(self, frame: Frame) -> None:
         with self._cond:
             if not self._taken:
                 self.skipped += 1
             self._frame, self._taken = frame, False
             self._cond.notify_all()
 
-    def take(self, timeout: float) -> np.ndarray | None:
+    def take(self, timeout: float) -> Frame | None:
         with self._cond:
             if self._taken and not self._cond.wait_for(lambda: not self._taken, timeout):
                 return None
@@ -226,12 +227,14 @@ class FrameLoop:
                 continue
             while self.uploads_waiting and not self._stop.is_set():
                 time.sleep(0.001)
+            pixels, display = frame if isinstance(frame, tuple) else (frame, None)
             try:
-                seg = self.pipe.segment(frame)
+                seg = self.pipe.segment(pixels)
             except ImageError as exc:
                 self.stats.last_error = str(exc)
                 continue
-            jpeg = encode_jpeg(blend(seg.image, seg.label_image, self.alpha), self.jpeg_quality)
+            shown = seg.image if display is None else Image.fromarray(display)
+            jpeg = encode_jpeg(blend(shown, seg.label_image, self.alpha), self.jpeg_quality)
             self.stats.processed += 1
             self.stats.invoke_ms.append(seg.timings.invoke_ms)
             self.stats.frame_times.append(time.monotonic())

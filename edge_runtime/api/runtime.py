@@ -48,7 +48,9 @@ class Runtime:
         )
         runtime = cls(settings, pipe)
         if settings.source:
-            source = make_source(settings.source, fps=settings.source_fps)
+            source = make_source(
+                settings.source, fps=settings.source_fps, model_size=pipe.input_size
+            )
             runtime.frames = FrameLoop(
                 source,
                 pipe,

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edge_runtime.sources.base import FrameSource, SourceError
+from edge_runtime.sources.base import Frame, FrameSource, SourceError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".h264", ".m4v"}
 
 
-def make_source(spec: str, *, fps: float | None = None) -> FrameSource:
+def make_source(
+    spec: str, *, fps: float | None = None, model_size: tuple[int, int] = (320, 240)
+) -> FrameSource:
     """``picamera2[:N]`` · ``opencv:N`` · ``/dev/videoN`` · ``rtsp://…`` / ``http(s)://…`` ·
-    a video file · an image folder or glob · ``synthetic``. Raises ``ValueError`` for a
-    spec that names nothing."""
+    a video file · an image folder or glob · ``synthetic``. ``model_size`` (width, height)
+    sizes picamera2's lores stream. Raises ``ValueError`` for a spec that names nothing."""
     from edge_runtime.sources.files import ImageFolderSource
     from edge_runtime.sources.opencv import OpenCVSource
     from edge_runtime.sources.picamera import Picamera2Source
@@ -22,7 +24,7 @@ def make_source(spec: str, *, fps: float | None = None) -> FrameSource:
     if spec == "synthetic":
         return SyntheticSource(fps=fps or 15.0)
     if m := re.fullmatch(r"picamera2(?::(\d+))?", spec):
-        return Picamera2Source(int(m.group(1) or 0))
+        return Picamera2Source(int(m.group(1) or 0), lores_size=model_size)
     if m := re.fullmatch(r"opencv:(\d+)", spec):
         return OpenCVSource(int(m.group(1)))
     if re.fullmatch(r"/dev/video\d+", spec):
@@ -40,4 +42,4 @@ def make_source(spec: str, *, fps: float | None = None) -> FrameSource:
     )
 
 
-__all__ = ["FrameSource", "SourceError", "make_source"]
+__all__ = ["Frame", "FrameSource", "SourceError", "make_source"]

@@ -11,8 +11,13 @@ class SourceError(Exception):
     """A source failed (unplugged, EOF without looping, RTSP drop, missing library)."""
 
 
+# One HxWx3 RGB uint8 frame, or a (to segment, to display) pair from cameras that give a
+# small stream sized to the model and a large one for the overlay (picamera2).
+Frame = np.ndarray | tuple[np.ndarray, np.ndarray]
+
+
 class FrameSource(Protocol):
-    """A camera or a replayed file. ``read`` returns an HxWx3 RGB uint8 frame, or raises
+    """A camera or a replayed file. ``read`` returns a ``Frame``, or raises
     ``SourceError``. ``fps`` paces replayed sources (None: as fast as the device gives)."""
 
     name: str
@@ -20,6 +25,6 @@ class FrameSource(Protocol):
 
     def open(self) -> None: ...
 
-    def read(self) -> np.ndarray: ...
+    def read(self) -> Frame: ...
 
     def close(self) -> None: ...

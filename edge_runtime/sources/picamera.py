@@ -1,7 +1,8 @@
 """The Raspberry Pi camera through picamera2 (from apt; imported only here).
 
 Two streams, as picamera2 recommends for vision: ``lores`` sized to the model input (what
-is segmented) and ``main`` for the overlay the stream shows.
+is segmented, so the pipeline does no resizing) and ``main`` for the overlay the stream
+shows. ``read`` returns both as a ``(lores, main)`` pair.
 """
 
 from __future__ import annotations
@@ -18,18 +19,36 @@ HINT = (
 )
 
 
+def i420_to_rgb(yuv: np.ndarray, width: int, height: int) -> np.ndarray:
+    """picamera2's YUV420 (I420, BT.601 full range) lores buffer → HxWx3 RGB uint8.
+    The Pi 4's ISP only gives YUV on the lores stream."""
+    flat = yuv.reshape(-1)
+    y = flat[: width * height].reshape(height, width).astype(np.float32)
+    u = flat[width * height : width * height * 5 // 4].reshape(height // 2, width // 2)
+    v = flat[width * height * 5 // 4 : width * height * 3 // 2].reshape(height // 2, width // 2)
+    u = u.repeat(2, 0).repeat(2, 1).astype(np.float32) - 128.0
+    v = v.repeat(2, 0).repeat(2, 1).astype(np.float32) - 128.0
+    rgb = np.empty((height, width, 3), np.float32)
+    rgb[..., 0] = y + 1.402 * v
+    rgb[..., 1] = y - 0.344136 * u - 0.714136 * v
+    rgb[..., 2] = y + 1.772 * u
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
 class Picamera2Source:
     def __init__(
         self,
         index: int = 0,
         *,
-        main_size: tuple[int, int] = (1280, 960),
         lores_size: tuple[int, int] = (320, 240),
+        main_size: tuple[int, int] = (1280, 960),
     ):
         self.name = f"picamera2:{index}"
         self.fps: float | None = None
         self._index = index
-        self._main, self._lores = main_size, lores_size
+        # The ISP wants even sizes for YUV420.
+        self._lores = (lores_size[0] + lores_size[0] % 2, lores_size[1] + lores_size[1] % 2)
+        self._main = main_size
         self._cam: Any = None
 
     def open(self) -> None:
@@ -49,15 +68,20 @@ class Picamera2Source:
             raise SourceError(f"{self.name}: {exc}") from exc
         self._cam = cam
 
-    def read(self) -> np.ndarray:
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
         if self._cam is None:
             raise SourceError("source is not open")
         try:
-            frame = self._cam.capture_array("main")
+            request = self._cam.capture_request()
+            try:
+                lores = request.make_array("lores")
+                main = request.make_array("main")
+            finally:
+                request.release()
         except Exception as exc:
             raise SourceError(f"{self.name}: {exc}") from exc
         # picamera2's RGB888 is BGR in memory order.
-        return np.ascontiguousarray(frame[..., 2::-1])
+        return i420_to_rgb(lores, *self._lores), np.ascontiguousarray(main[..., 2::-1])
 
     def close(self) -> None:
         if self._cam is not None:
