@@ -33,12 +33,19 @@ class ModelConfig(_Strict):
 
 
 class DataConfig(_Strict):
+    """``folder``: image and mask folders. ``coco``: image folders and ``instances_*.json``;
+    the masks are encoded into ``cache_dir/{train,val}`` (relative to the working directory)
+    by the COCO job on first use, then reused."""
+
     name: str
-    kind: Literal["folder"] = "folder"
+    kind: Literal["folder", "coco"] = "folder"
     train_images: Path
-    train_masks: Path
     val_images: Path
-    val_masks: Path
+    train_masks: Path | None = None
+    val_masks: Path | None = None
+    train_annotations: Path | None = None
+    val_annotations: Path | None = None
+    cache_dir: Path = Path("data/coco_masks")
     labels: list[str]
     palette: list[tuple[int, int, int]]
     ignore_index: int | None = None
@@ -46,6 +53,14 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _palette_matches(self) -> DataConfig:
+        need = (
+            ("train_masks", "val_masks")
+            if self.kind == "folder"
+            else ("train_annotations", "val_annotations")
+        )
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} dataset needs {', '.join(missing)}")
         if len(self.palette) != len(self.labels):
             raise ValueError(
                 f"palette has {len(self.palette)} colours for {len(self.labels)} labels"

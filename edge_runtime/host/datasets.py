@@ -8,24 +8,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from edge_runtime.folders import image_mask_pairs
+from edge_runtime.host.config import DataConfig
 from edge_runtime.host.tf_compat import tf
 
 
-@dataclass(frozen=True)
-class FolderDataset:
-    """Pairs ``images/NAME.*`` with ``masks/NAME.png`` (one class id per pixel)."""
+def split_pairs(data: DataConfig, split: Literal["train", "val"]) -> list[tuple[Path, Path]]:
+    """Image/mask pairs of one split; for COCO, encodes the masks first (resumable, so
+    this is a quick check once they exist)."""
+    images = data.resolve(data.train_images if split == "train" else data.val_images)
+    if data.kind == "coco":
+        from edge_runtime.host.coco import encode_coco
 
-    images: Path
-    masks: Path
-
-    def pairs(self) -> list[tuple[Path, Path]]:
-        return image_mask_pairs(self.images, self.masks)
+        ann = data.train_annotations if split == "train" else data.val_annotations
+        assert ann is not None  # checked by DataConfig
+        masks = data.cache_dir / split
+        encode_coco(data.resolve(ann), masks)
+    else:
+        folder = data.train_masks if split == "train" else data.val_masks
+        assert folder is not None
+        masks = data.resolve(folder)
+    return image_mask_pairs(images, masks)
 
 
 def class_pixel_counts(

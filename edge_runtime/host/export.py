@@ -118,17 +118,15 @@ def export_bundles(
     each evaluated on the config's val split *through the device pipeline*; the scores
     go into the manifest's ``metrics``."""
     from edge_runtime.evaluate import evaluate
-    from edge_runtime.folders import image_mask_pairs
+    from edge_runtime.host.datasets import split_pairs
     from edge_runtime.pipeline import Pipeline
     from edge_runtime.tflite_graph import read_graph
 
     d = cfg.data
     spec = cfg.input.spec()
-    train_images = [
-        p for p, _ in image_mask_pairs(d.resolve(d.train_images), d.resolve(d.train_masks))
-    ]
+    train_images = [p for p, _ in split_pairs(d, "train")]
     rep = representative_inputs(train_images, spec, calibration)
-    val_pairs = image_mask_pairs(d.resolve(d.val_images), d.resolve(d.val_masks))
+    val_pairs = split_pairs(d, "val")
     written = []
     for variant in variants:
         quant, io = VARIANTS[variant]

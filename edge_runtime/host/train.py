@@ -21,9 +21,9 @@ from edge_runtime.bundle import InputSpec
 from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.datasets import (
     Augment,
-    FolderDataset,
     make_dataset,
     median_frequency_weights,
+    split_pairs,
 )
 from edge_runtime.host.tf_compat import keras, tf, tfmot
 from edge_runtime.metrics import ConfusionAccumulator
@@ -208,8 +208,8 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     tf.keras.utils.set_random_seed(cfg.train.seed)
     d = cfg.data
-    train_pairs = FolderDataset(d.resolve(d.train_images), d.resolve(d.train_masks)).pairs()
-    val_pairs = FolderDataset(d.resolve(d.val_images), d.resolve(d.val_masks)).pairs()
+    train_pairs = split_pairs(d, "train")
+    val_pairs = split_pairs(d, "val")
     if cfg.train.val_limit:
         val_pairs = val_pairs[: cfg.train.val_limit]
     n = len(d.labels)

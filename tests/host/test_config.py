@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.datasets import split_pairs
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "models" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_shipped_configs_are_valid(path: Path):
+    cfg = ExperimentConfig.load(path)
+    assert cfg.name == path.stem
+    assert len(cfg.data.palette) == len(cfg.data.labels)
+    assert cfg.pruning.final_sparsity >= 0.6
+
+
+def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path):
+    cfg = ExperimentConfig.load(ROOT / "models/configs/unet_coco.yaml")
+    d = cfg.data.model_copy(
+        update={
+            "cache_dir": tmp_path / "masks",
+            "val_images": data / "coco/val2017",
+            "val_annotations": data / "coco/annotations/instances_val2017.json",
+        }
+    )
+    pairs = split_pairs(d, "val")
+    assert len(pairs) == 79
+    assert all(m.parent == tmp_path / "masks" / "val" for _, m in pairs)
+
+
+def test_config_errors_are_specific(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\ndata: {name: d, kind: coco, train_images: a, val_images: b,"
+        " labels: [a], palette: [[0, 0, 0]]}\n"
+    )
+    with pytest.raises(ValueError, match="needs train_annotations, val_annotations"):
+        ExperimentConfig.load(bad)
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        ExperimentConfig.load(bad)
