@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from PIL import Image
@@ -45,6 +45,39 @@ from edge_runtime.postprocess import (
 from edge_runtime.preprocess import InputWriter, place, resize_to
 
 ImageInput = bytes | Image.Image | np.ndarray
+
+
+class ModelOptions(Protocol):
+    """What the CLI flags and the daemon settings both say about the model (read-only)."""
+
+    @property
+    def model(self) -> Path | None: ...
+
+    @property
+    def threads(self) -> int | None: ...
+
+    @property
+    def delegate(self) -> DelegateChoice | None: ...
+
+    @property
+    def edgetpu_device(self) -> str | None: ...
+
+    @property
+    def cpu_fallback(self) -> Path | None: ...
+
+    @property
+    def labels(self) -> Path | None: ...
+
+    @property
+    def mean(self) -> tuple[float, float, float] | None: ...
+
+    @property
+    def std(self) -> tuple[float, float, float] | None: ...
+
+    @property
+    def resize(self) -> Literal["stretch", "letterbox"] | None: ...
+
+
 Format = Literal["json", "mask", "overlay"]
 
 
@@ -272,6 +305,27 @@ class Pipeline:
             resize=resize,
         )
         return cls(engine, spec, max_pixels=max_pixels)
+
+    @classmethod
+    def from_options(
+        cls, options: ModelOptions, *, max_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> Pipeline:
+        """``open`` with the model options the CLI flags and the daemon settings share;
+        no model means the shipped default."""
+        from edge_runtime.defaults import default_model
+
+        return cls.open(
+            options.model or default_model(),
+            num_threads=options.threads,
+            delegate=options.delegate or "auto",
+            edgetpu_device=options.edgetpu_device,
+            cpu_fallback=options.cpu_fallback,
+            labels_file=options.labels,
+            mean=options.mean,
+            std=options.std,
+            resize=options.resize,
+            max_pixels=max_pixels,
+        )
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -21,6 +21,19 @@ class SettingsError(ValueError):
     """Bad configuration; the message names the setting and where it came from."""
 
 
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (or nothing); ``SettingsError`` otherwise."""
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"cannot read config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"config {path} is not valid YAML: {exc}") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise SettingsError(f"config {path} must be a mapping of settings")
+    return {str(k).replace("-", "_"): v for k, v in (loaded or {}).items()}
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
         super().__init__(settings_cls)
@@ -88,17 +101,7 @@ class Settings(BaseSettings):
 
         Raises ``SettingsError`` with every problem, one per line.
         """
-        data: dict[str, Any] = {}
-        if config_file is not None:
-            try:
-                loaded = yaml.safe_load(config_file.read_text())
-            except OSError as exc:
-                raise SettingsError(f"cannot read config {config_file}: {exc.strerror}") from exc
-            except yaml.YAMLError as exc:
-                raise SettingsError(f"config {config_file} is not valid YAML: {exc}") from exc
-            if loaded is not None and not isinstance(loaded, dict):
-                raise SettingsError(f"config {config_file} must be a mapping of settings")
-            data = {str(k).replace("-", "_"): v for k, v in (loaded or {}).items()}
+        data = read_yaml_mapping(config_file) if config_file is not None else {}
         given = {k: v for k, v in flags.items() if v is not None}
         try:
             cls._yaml = data

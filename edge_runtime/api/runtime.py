@@ -32,20 +32,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        from edge_runtime.defaults import default_model
-
-        pipe = Pipeline.open(
-            settings.model or default_model(),
-            num_threads=settings.threads,
-            delegate=settings.delegate,
-            edgetpu_device=settings.edgetpu_device,
-            cpu_fallback=settings.cpu_fallback,
-            labels_file=settings.labels,
-            mean=settings.mean,
-            std=settings.std,
-            resize=settings.resize,
-            max_pixels=settings.max_pixels,
-        )
+        pipe = Pipeline.from_options(settings, max_pixels=settings.max_pixels)
         runtime = cls(settings, pipe)
         if settings.source:
             source = make_source(

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from edge_runtime.bundle import parse_channels
-from edge_runtime.defaults import default_model
 from edge_runtime.pipeline import Pipeline
 
 
@@ -70,17 +69,7 @@ def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) ->
 
 
 def open_pipeline(args: argparse.Namespace) -> Pipeline:
-    pipe = Pipeline.open(
-        args.model or default_model(),
-        num_threads=args.threads,
-        delegate=args.delegate,
-        edgetpu_device=args.edgetpu_device,
-        cpu_fallback=args.cpu_fallback,
-        labels_file=args.labels,
-        mean=args.mean,
-        std=args.std,
-        resize=args.resize,
-    )
+    pipe = Pipeline.from_options(args)
     if pipe.engine.delegate.fell_back:
         print(f"edge-runtime: warning: {pipe.engine.delegate.describe()}", file=sys.stderr)
     return pipe

@@ -39,22 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from edge_runtime.api.runtime import Runtime
     from edge_runtime.settings import Settings
 
-    settings = Settings.load(
-        args.config,
-        model=args.model,
-        host=args.host,
-        port=args.port,
-        source=args.source,
-        source_fps=args.source_fps,
-        threads=args.threads,
-        delegate=args.delegate,
-        edgetpu_device=args.edgetpu_device,
-        cpu_fallback=args.cpu_fallback,
-        labels=args.labels,
-        mean=args.mean,
-        std=args.std,
-        resize=args.resize,
-    )
+    flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
+    settings = Settings.load(args.config, **flags)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

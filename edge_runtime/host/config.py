@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_runtime.bundle import InputSpec
+from edge_runtime.settings import read_yaml_mapping
 
 DEFAULT_DATA_ROOT = Path("../shared/data")
 
@@ -139,12 +139,7 @@ class ExperimentConfig(_Strict):
     @classmethod
     def load(cls, path: Path) -> ExperimentConfig:
         """Read a YAML config; raises ``ValueError`` with every problem found."""
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise ValueError(f"cannot read config {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ValueError(f"config {path} is not valid YAML: {exc}") from exc
+        raw = read_yaml_mapping(path)
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
