@@ -48,6 +48,19 @@ def importable(module: str) -> bool:
         return False
 
 
+def rss_bytes() -> int:
+    """Resident set size now (Linux /proc), else the peak from getrusage."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def machine_info() -> dict[str, object]:
     from edge_runtime import __version__, edgetpu, litert
 

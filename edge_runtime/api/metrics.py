@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import resource
-from pathlib import Path
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from edge_runtime.pipeline import StageTimings
+from edge_runtime.system_info import rss_bytes
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
                    2.5, 5.0)  # fmt: skip
-
-
-def rss_bytes() -> int:
-    """Resident set size now (Linux /proc), else the peak from getrusage."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class Metrics:

@@ -1,16 +1,134 @@
-"""``edge-bench``: not built yet (issue #5)."""
+"""``edge-bench``: compare models on latency, memory, size, sparsity and accuracy."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+from typing import Any
+
+from edge_runtime.cli.common import error
+
+
+def _threads(text: str) -> list[int | None]:
+    try:
+        values = [int(v) for v in text.split(",") if v]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected thread counts like 1,2,4: {text!r}") from exc
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"thread counts must be >= 1: {text!r}")
+    return list(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edge-bench", description=__doc__)
+    p.add_argument("models", nargs="+", type=Path, metavar="MODEL")
+    p.add_argument("--threads", type=_threads, default=[None], help="e.g. 1,2,4")
+    p.add_argument("--runs", type=int, default=100, help="timed invokes (default 100)")
+    p.add_argument("--warmup", type=int, default=10, help="warm-up invokes (default 10)")
+    p.add_argument("--images", type=Path, help="real images for the whole-pipeline timings")
+    p.add_argument(
+        "--masks",
+        type=Path,
+        help="masks for accuracy (default: IMAGESannot/ or masks/ beside --images when present)",
+    )
+    p.add_argument("--delegate", choices=["cpu", "edgetpu"], default="cpu")
+    p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    p.add_argument("--out", type=Path, help="write report.json, report.md (and plots) here")
+    p.add_argument("--plot", action="store_true", help="PNG charts into --out")
+    p.add_argument("--no-accuracy", action="store_true", help="skip mIoU even with masks")
+    return p
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from edge_runtime.bench.model_bench import measure_isolated, static_facts
+    from edge_runtime.bundle import locate_model
+    from edge_runtime.evaluate import evaluate
+    from edge_runtime.folders import IMAGE_SUFFIXES, image_mask_pairs, sibling_mask_folder
+    from edge_runtime.pipeline import Pipeline
+    from edge_runtime.system_info import machine_info
+
+    images: list[Path] = []
+    masks = args.masks
+    if args.images:
+        if not args.images.is_dir():
+            raise FileNotFoundError(f"image folder not found: {args.images}")
+        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        masks = masks or sibling_mask_folder(args.images)
+    report: dict[str, Any] = {
+        "schema": "edge-bench/1",
+        "machine": machine_info(),
+        "settings": {
+            "runs": args.runs,
+            "warmup": args.warmup,
+            "threads": args.threads,
+            "delegate": args.delegate,
+            "images": str(args.images or "") or None,
+            "masks": str(masks) if masks else None,
+        },
+        "models": [],
+    }
+    with Progress(transient=True) as progress:
+        task = progress.add_task("benchmarking", total=len(args.models) * len(args.threads))
+        for path in args.models:
+            found = locate_model(path)
+            entry: dict[str, Any] = {**static_facts(found.path), "runs": [], "accuracy": None}
+            report["models"].append(entry)
+            try:
+                for threads in args.threads:
+                    progress.update(task, description=f"{found.path.name} × {threads or 'def'}")
+                    entry["runs"].append(
+                        measure_isolated(
+                            path=found.path,
+                            threads=threads,
+                            runs=args.runs,
+                            warmup=args.warmup,
+                            delegate=args.delegate,
+                            images=images[:10] or None,
+                        )
+                    )
+                    progress.advance(task)
+                if masks and images and not args.no_accuracy:
+                    progress.update(task, description=f"{found.path.name}: accuracy")
+                    pairs = image_mask_pairs(args.images, masks)
+                    scores = evaluate(Pipeline.open(found.path, delegate=args.delegate), pairs)
+                    entry["accuracy"] = {"images": len(pairs), **scores.as_dict()}
+            except RuntimeError as exc:
+                entry["error"] = str(exc)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    print(
-        "edge-bench: error: not built yet: the benchmark report arrives with issue #5",
-        file=sys.stderr,
-    )
-    return 2
+    from edge_runtime.bench.report import plot, print_table, to_json, to_markdown
+    from edge_runtime.errors import EdgeRuntimeError
+
+    args = build_parser().parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        error("edge-bench", "--runs must be >= 1 and --warmup >= 0")
+        return 2
+    if args.plot and not args.out:
+        error("edge-bench", "--plot needs --out DIR")
+        return 2
+    try:
+        report = run(args)
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "report.json").write_text(to_json(report))
+            (args.out / "report.md").write_text(to_markdown(report))
+            if args.plot:
+                plot(report, args.out)
+    except (EdgeRuntimeError, FileNotFoundError, ValueError, ImportError) as exc:
+        error("edge-bench", exc)
+        return 2
+    if args.format == "json":
+        sys.stdout.write(to_json(report))
+    elif args.format == "markdown":
+        sys.stdout.write(to_markdown(report))
+    else:
+        print_table(report)
+    return 1 if any(m.get("error") for m in report["models"]) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""``edge-bench``: latency, memory, size, sparsity and accuracy of models, one report."""

@@ -1,0 +1,183 @@
+"""The edge-bench report as JSON (stable keys), Markdown, a rich terminal table, plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "edge-bench/1"
+
+
+TERMINAL_COLUMNS = (
+    "model",
+    "threads",
+    "size",
+    "gzip",
+    "zeros",
+    "GMACs",
+    "p50 ms",
+    "p99 ms",
+    "fps",
+    "peak RSS MB",
+    "total/invoke",
+    "mIoU",
+    "Edge TPU",
+)
+
+
+def _f(v: float | None, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+
+def rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per model and thread count: the columns of the table and the Markdown."""
+    out = []
+    for m in report["models"]:
+        acc = m.get("accuracy") or {}
+        zero = m.get("zero_weight_fraction")
+        for r in m.get("runs", []):
+            inv = r["invoke_ms"]
+            pipe = r.get("pipeline") or {}
+            out.append(
+                {
+                    "model": m["name"],
+                    "threads": str(r["threads"] or "default"),
+                    "size MB": _f(m["size_bytes"] / 1e6),
+                    "gzip MB": _f(m["gzip_bytes"] / 1e6),
+                    "params": f"{m['params'] / 1e6:.2f}M",
+                    "zeros": "–" if zero is None else f"{zero:.0%}",
+                    "GMACs": _f(m["macs"] / 1e9),
+                    "init ms": _f(r["init_ms"], 1),
+                    "first ms": _f(r["first_invoke_ms"], 1),
+                    "p50 ms": _f(inv["p50"]),
+                    "p90 ms": _f(inv["p90"]),
+                    "p99 ms": _f(inv["p99"]),
+                    "fps": _f(r["throughput_fps"], 1),
+                    "peak RSS MB": _f(r["memory"]["peak_rss_mb"], 0),
+                    "total/invoke": _f(pipe.get("total_over_invoke")),
+                    "mIoU": _f(acc.get("mean_iou"), 4) if acc else "–",
+                    "Edge TPU": "yes" if m["edgetpu"]["compatible"] else "no",
+                }
+            )
+        if m.get("error"):
+            out.append({"model": m["name"], "threads": "–", "size": "error: " + m["error"]})
+    return out
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    mach = report["machine"]
+    lines = [
+        f"# edge-bench report — {mach.get('raspberry_pi') or mach['cpu']}",
+        "",
+        f"- machine: {mach['cpu']}, {mach['cores']} cores ({mach['machine']}), governor "
+        f"{mach.get('governor') or 'n/a'}; "
+        f"board: {mach.get('raspberry_pi') or 'not a Raspberry Pi'}",
+        f"- software: Python {mach['python']}, {mach['runtime']} {mach['runtime_version']}, "
+        f"numpy {mach['numpy']}, Pillow {mach['pillow']}; libedgetpu "
+        f"{'loaded' if mach['libedgetpu'] else 'not installed'}",
+        f"- settings: {report['settings']['runs']} timed invokes after "
+        f"{report['settings']['warmup']} warm-up; images: {report['settings']['images'] or '–'}"
+        f"; masks: {report['settings']['masks'] or '–'}",
+        "",
+    ]
+    table = rows(report)
+    if table:
+        cols = [c for c in table[0] if any(c in r for r in table)]
+        lines.append("| " + " | ".join(cols) + " |")
+        lines.append("|" + "---|" * len(cols))
+        for r in table:
+            lines.append("| " + " | ".join(r.get(c, "") for c in cols) + " |")
+    lines.append("")
+    for m in report["models"]:
+        for r in m.get("runs", []):
+            p = r.get("pipeline")
+            if p:
+                st = p["stages_ms"]
+                lines.append(
+                    f"- {m['name']} ({r['threads'] or 'default'} threads) pipeline medians, ms: "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in st.items())
+                )
+        lines.append(f"- {m['name']}: Edge TPU — {m['edgetpu']['verdict']}")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="edge-bench", header_style="bold")
+    data = rows(report)
+    cols = list(TERMINAL_COLUMNS)
+    for c in cols:
+        table.add_column(c, justify="left" if c == "model" else "right")
+    for r in data:
+        table.add_row(*(r.get(c, "") for c in cols))
+    Console().print(table)
+
+
+def plot(report: dict[str, Any], out: Path) -> list[Path]:
+    """Latency distribution per model, and mIoU vs latency with size as marker area."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError("--plot needs matplotlib: pip install matplotlib") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    labels, boxes = [], []
+    for m in report["models"]:
+        for r in m.get("runs", []):
+            inv = r["invoke_ms"]
+            labels.append(f"{m['name']}\n{r['threads'] or 'def'} thr")
+            boxes.append(
+                {
+                    "med": inv["p50"],
+                    "q1": inv["min"],
+                    "q3": inv["p90"],
+                    "whislo": inv["min"],
+                    "whishi": inv["p99"],
+                    "label": labels[-1],
+                }
+            )
+    if boxes:
+        fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(boxes)), 4), dpi=100)
+        ax.bxp(boxes, showfliers=False)
+        ax.set_ylabel("invoke latency, ms (min · p50 · p90 · p99)")
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        path = out / "latency.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    points = [(m, r) for m in report["models"] if m.get("accuracy") for r in m["runs"][:1]]
+    if points:
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+        for m, r in points:
+            ax.scatter(
+                r["invoke_ms"]["p50"],
+                m["accuracy"]["mean_iou"],
+                s=max(20, m["size_bytes"] / 1e5),
+                alpha=0.6,
+            )
+            ax.annotate(m["name"], (r["invoke_ms"]["p50"], m["accuracy"]["mean_iou"]), fontsize=8)
+        ax.set_xlabel("invoke p50, ms")
+        ax.set_ylabel("mIoU")
+        ax.set_title("accuracy vs latency (marker area: file size)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out / "miou_vs_latency.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written

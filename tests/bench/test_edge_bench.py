@@ -1,0 +1,121 @@
+"""edge-bench's numbers: plumbing and consistency, never speed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import zoo
+from PIL import Image
+
+from edge_runtime.cli.bench import main
+from edge_runtime.pipeline import Pipeline
+
+
+@pytest.fixture(scope="module")
+def report(
+    zoo_dir: Path, camvid_val: list[Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:
+    """Two models, two thread counts, real images with masks the int8 model itself made."""
+    root = tmp_path_factory.mktemp("bench")
+    images, masks = root / "images", root / "masks"
+    images.mkdir()
+    masks.mkdir()
+    model = zoo.bundle(zoo_dir, root, "unet_uint8_logits")
+    pipe = Pipeline.open(model)
+    for p in camvid_val[:6]:
+        shutil.copy(p, images / p.name)
+        Image.fromarray(pipe.segment(p.read_bytes()).label_map).save(masks / p.name)
+    out = root / "out"
+    code = main(
+        [
+            str(model),
+            str(zoo_dir / "float_io_int8_weights.tflite"),
+            "--threads",
+            "1,2",
+            "--runs",
+            "20",
+            "--warmup",
+            "2",
+            "--images",
+            str(images),
+            "--masks",
+            str(masks),
+            "--out",
+            str(out),
+            "--plot",
+            "--format",
+            "json",
+        ]
+    )
+    assert code == 0
+    return json.loads((out / "report.json").read_text()), out
+
+
+def test_report_keys_and_ordering(report: tuple[dict, Path]):
+    doc, _ = report
+    assert doc["schema"] == "edge-bench/1"
+    for key in ("cpu", "cores", "python", "runtime", "runtime_version", "numpy", "libedgetpu"):
+        assert key in doc["machine"]
+    assert [len(m["runs"]) for m in doc["models"]] == [2, 2]
+    for m in doc["models"]:
+        for r in m["runs"]:
+            inv = r["invoke_ms"]
+            assert inv["count"] == 20
+            assert inv["min"] <= inv["p50"] <= inv["p90"] <= inv["p99"] <= inv["max"]
+            assert r["throughput_fps"] == pytest.approx(1000 / inv["mean"])
+            mem = r["memory"]
+            assert 0 < mem["rss_before_load_mb"] <= mem["peak_rss_mb"]
+            assert mem["rss_after_load_mb"] <= mem["peak_rss_mb"]
+            assert r["init_ms"] > 0 and r["first_invoke_ms"] > 0
+            stages = r["pipeline"]["stages_ms"]
+            assert set(stages) == {
+                "decode",
+                "preprocess",
+                "invoke",
+                "postprocess",
+                "encode",
+                "total",
+            }
+            assert r["pipeline"]["total_over_invoke"] >= 1
+        assert [r["threads"] for r in m["runs"]] == [1, 2]
+
+
+def test_sizes_sparsity_and_macs_come_from_the_files(report: tuple[dict, Path], zoo_dir: Path):
+    doc, _ = report
+    int8, dynamic = doc["models"]
+    assert dynamic["size_bytes"] == (zoo_dir / "float_io_int8_weights.tflite").stat().st_size
+    assert 0 < dynamic["gzip_bytes"] < dynamic["size_bytes"]
+    # Known zeros: 48 of the 1,296 expansion weights are non-zero; the 1x1 head has 144
+    # zeros of 192 (see tests/cli/test_inspect_doctor.py).
+    assert dynamic["zero_weight_fraction"] == pytest.approx((1248 + 144) / (1296 + 192))
+    # MACs by hand: 3x3 conv 3->48 and 1x1 conv 48->4, both on a 48x64 output.
+    assert dynamic["macs"] == 48 * 64 * 48 * 3 * 3 * 3 + 48 * 64 * 4 * 48
+    assert int8["edgetpu"]["compatible"] is True and dynamic["edgetpu"]["compatible"] is False
+
+
+def test_accuracy_against_its_own_predictions_is_perfect(report: tuple[dict, Path]):
+    doc, _ = report
+    acc = doc["models"][0]["accuracy"]
+    assert acc["images"] == 6
+    assert acc["mean_iou"] == 1.0 and acc["pixel_accuracy"] == 1.0
+
+
+def test_markdown_and_plots_are_written(report: tuple[dict, Path]):
+    _, out = report
+    md = (out / "report.md").read_text()
+    assert "| model | threads |" in md and "unet_uint8_logits" in md
+    for name in ("latency.png", "miou_vs_latency.png"):
+        with Image.open(out / name) as im:
+            assert im.size[0] > 200
+
+
+def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert main([str(tmp_path / "nope.tflite")]) == 2
+    assert "model not found" in capsys.readouterr().err
+    assert main([str(tmp_path / "x.tflite"), "--plot"]) == 2
+    assert "--plot needs --out" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["m.tflite", "--threads", "0"])
