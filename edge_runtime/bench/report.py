@@ -181,3 +181,27 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def http_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# edge-bench HTTP report — {report['url']}",
+        "",
+        f"- client machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
+        f"images: {report['images']}; response: {report['response']}",
+        "",
+        "| concurrency | requests | ok/s | p50 ms | p90 ms | p99 ms | statuses | server total ms"
+        " | server invoke ms | HTTP overhead ms | overhead share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for lv in report["levels"]:
+        lat = lv["latency_ms"] or {}
+        srv = lv["server_ms"]
+        statuses = " ".join(f"{k}×{v}" for k, v in sorted(lv["statuses"].items()))
+        lines.append(
+            f"| {lv['concurrency']} | {lv['requests']} | {_f(lv['throughput_rps'], 1)} | "
+            f"{_f(lat.get('p50'))} | {_f(lat.get('p90'))} | {_f(lat.get('p99'))} | {statuses} | "
+            f"{_f(srv.get('total'))} | {_f(srv.get('invoke'))} | {_f(lv['http_overhead_ms'])} | "
+            f"{_f(lv.get('http_overhead_share'))} |"
+        )
+    return "\n".join(lines) + "\n"

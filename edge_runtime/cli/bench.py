@@ -22,7 +22,7 @@ def _threads(text: str) -> list[int | None]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edge-bench", description=__doc__)
-    p.add_argument("models", nargs="+", type=Path, metavar="MODEL")
+    p.add_argument("models", nargs="*", type=Path, metavar="MODEL")
     p.add_argument("--threads", type=_threads, default=[None], help="e.g. 1,2,4")
     p.add_argument("--runs", type=int, default=100, help="timed invokes (default 100)")
     p.add_argument("--warmup", type=int, default=10, help="warm-up invokes (default 10)")
@@ -37,7 +37,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write report.json, report.md (and plots) here")
     p.add_argument("--plot", action="store_true", help="PNG charts into --out")
     p.add_argument("--no-accuracy", action="store_true", help="skip mIoU even with masks")
+    h = p.add_argument_group("HTTP mode (drive a running daemon instead of loading models)")
+    h.add_argument("--url", help="e.g. http://127.0.0.1:8080")
+    h.add_argument("--concurrency", type=_threads, default=[1, 2, 4, 8], help="e.g. 1,2,4,8")
+    h.add_argument("--duration", type=float, default=10.0, help="seconds per concurrency level")
+    h.add_argument("--token", help="bearer token, when the daemon requires one")
+    h.add_argument(
+        "--response",
+        choices=["json", "mask", "overlay"],
+        default="mask",
+        help="what to ask for (default mask: a 640x480 JPEG → PNG mask)",
+    )
     return p
+
+
+def run_http(args: argparse.Namespace) -> dict[str, Any]:
+    from edge_runtime.bench.http_bench import bench_http
+    from edge_runtime.folders import IMAGE_SUFFIXES
+    from edge_runtime.system_info import machine_info
+
+    if not args.images or not args.images.is_dir():
+        raise FileNotFoundError("HTTP mode needs --images DIR (images to upload)")
+    images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    levels = bench_http(
+        args.url,
+        images[:20],
+        concurrency=args.concurrency,
+        duration_s=args.duration,
+        token=args.token,
+        fmt=args.response,
+    )
+    return {
+        "schema": "edge-bench-http/1",
+        "machine": machine_info(),
+        "url": args.url,
+        "images": str(args.images),
+        "response": args.response,
+        "levels": levels,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot and not args.out:
         error("edge-bench", "--plot needs --out DIR")
         return 2
+    if args.url:
+        return _main_http(args)
+    if not args.models:
+        error("edge-bench", "give MODEL paths, or --url for HTTP mode")
+        return 2
     try:
         report = run(args)
         if args.out:
@@ -129,6 +171,24 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print_table(report)
     return 1 if any(m.get("error") for m in report["models"]) else 0
+
+
+def _main_http(args: argparse.Namespace) -> int:
+    import httpx
+
+    from edge_runtime.bench.report import http_markdown, to_json
+
+    try:
+        report = run_http(args)
+    except (FileNotFoundError, ValueError, httpx.HTTPError) as exc:
+        error("edge-bench", exc)
+        return 2
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "http.json").write_text(to_json(report))
+        (args.out / "http.md").write_text(http_markdown(report))
+    sys.stdout.write(to_json(report) if args.format == "json" else http_markdown(report))
+    return 0
 
 
 if __name__ == "__main__":

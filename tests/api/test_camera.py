@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from daemon import Daemon, start_daemon
 from PIL import Image
-
-from .conftest import Daemon, start_daemon
 
 
 def read_mjpeg(daemon: Daemon, frames: int, timeout: float = 30) -> list[Image.Image]:

@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import colour_bars
+from daemon import Daemon
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from edge_runtime.pipeline import Pipeline
-
-from .conftest import Daemon
 
 
 def png(array: np.ndarray) -> bytes:

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from daemon import start_daemon
 from PIL import Image
-
-from .conftest import start_daemon
 
 
 def test_ready_only_after_warm_up(zoo_dir: Path, tmp_path: Path):

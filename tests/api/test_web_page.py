@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from daemon import start_daemon
 from PIL import Image
-
-from .conftest import start_daemon
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
