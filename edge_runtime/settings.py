@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +15,18 @@ from pydantic_settings import (
 )
 
 from edge_runtime.bundle import parse_channels
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost; anything else reaches the network."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(ValueError):
@@ -72,6 +84,12 @@ class Settings(BaseSettings):
     source_retry_initial_s: float = Field(0.5, gt=0)
     source_retry_max_s: float = Field(10.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    token: SecretStr | None = Field(None, description="bearer token (prefer token_file)")
+    token_file: Path | None = Field(None, description="file holding the bearer token")
+    insecure_no_auth: bool = Field(False, description="allow a non-loopback bind with no token")
+    max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
+    max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
+    request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
 
     _yaml: ClassVar[dict[str, Any]] = {}
 
@@ -83,6 +101,27 @@ class Settings(BaseSettings):
         if isinstance(v, int | float):
             return (float(v),) * 3
         return v
+
+    @model_validator(mode="after")
+    def _secure_by_default(self) -> Settings:
+        if self.token is None and self.token_file is not None:
+            try:
+                text = self.token_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read token_file {self.token_file}: {exc.strerror}"
+                ) from exc
+            if not text:
+                raise ValueError(f"token_file {self.token_file} is empty")
+            object.__setattr__(self, "token", SecretStr(text))
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("the token must be at least 16 characters")
+        if self.token is None and not self.insecure_no_auth and not is_loopback(self.host):
+            raise ValueError(
+                f"binding to {self.host} exposes the daemon to the network: set a token "
+                "(EDGE_RUNTIME_TOKEN or --token-file FILE), or pass --insecure-no-auth"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -110,6 +149,9 @@ class Settings(BaseSettings):
             lines = []
             for err in exc.errors():
                 name = ".".join(str(p) for p in err["loc"])
+                if not name:
+                    lines.append(str(err["msg"]).removeprefix("Value error, "))
+                    continue
                 origin = (
                     "flag"
                     if name in given

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from edge_runtime import __version__
-from edge_runtime.api import errors
+from edge_runtime.api import auth, errors
+from edge_runtime.api.admission import Admission
 from edge_runtime.api.routes import health, models, page, segment, stream
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.systemd_notify import notify, watchdog_interval_s
@@ -39,6 +40,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Semantic segmentation on the edge: upload an image, or watch the camera.",
     )
     app.state.runtime = runtime
+    st = runtime.settings
+    app.state.admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s)
     errors.install(app)
     for r in (segment.router, models.router, health.router, stream.router, page.router):
         app.include_router(r)
@@ -47,7 +50,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def count(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        denied = auth.check(request, runtime.settings.token)
+        response = denied or await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         runtime.metrics.requests.labels(path, request.method, str(response.status_code)).inc()

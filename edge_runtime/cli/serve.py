@@ -28,6 +28,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "file, an image folder or glob, synthetic (default: uploads only)",
     )
     p.add_argument("--source-fps", type=float, help="pace of replayed sources")
+    p.add_argument("--token-file", type=Path, help="bearer token file (or EDGE_RUNTIME_TOKEN)")
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_const",
+        const=True,
+        help="allow a non-loopback bind without a token (logs a warning)",
+    )
     add_model_args(p, defaults=False)
     p.set_defaults(func=run)
 
@@ -37,13 +44,20 @@ def run(args: argparse.Namespace) -> int:
 
     from edge_runtime.api.app import create_app
     from edge_runtime.api.runtime import Runtime
-    from edge_runtime.settings import Settings
+    from edge_runtime.settings import Settings, is_loopback
 
     flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
     settings = Settings.load(args.config, **flags)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.token is None and not is_loopback(settings.host):
+        logging.getLogger("edge_runtime").warning(
+            "serving %s on %s WITHOUT authentication (--insecure-no-auth): anyone on the "
+            "network can use the camera and the model",
+            "the API",
+            settings.host,
+        )
     runtime = Runtime.open(settings)
     app = create_app(runtime)
     config = uvicorn.Config(

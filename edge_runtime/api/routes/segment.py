@@ -49,18 +49,19 @@ async def segment(
     rt: Runtime = request.app.state.runtime
     if not rt.ready:
         raise ApiError(503, "not_ready", rt.not_ready_reason, {"Retry-After": "1"})
-    data = await read_image(request, rt.settings.max_upload_bytes)
-    frames = rt.frames
-    if frames is not None:
-        frames.upload_started()
-    try:
-        seg = await run_in_threadpool(
-            rt.pipeline.segment, data, full_resolution=format == "overlay"
-        )
-    finally:
+    async with request.app.state.admission.slot():
+        data = await read_image(request, rt.settings.max_upload_bytes)
+        frames = rt.frames
         if frames is not None:
-            frames.upload_finished()
-    encoded = await run_in_threadpool(rt.pipeline.encode, seg, format, alpha=alpha)
+            frames.upload_started()
+        try:
+            seg = await run_in_threadpool(
+                rt.pipeline.segment, data, full_resolution=format == "overlay"
+            )
+        finally:
+            if frames is not None:
+                frames.upload_finished()
+        encoded = await run_in_threadpool(rt.pipeline.encode, seg, format, alpha=alpha)
     seg = encoded.segmentation
     rt.metrics.observe(seg.timings, "upload")
     headers = {"Server-Timing": server_timing(seg.timings)}

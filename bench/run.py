@@ -1,0 +1,250 @@
+"""Regenerate the committed benchmark report for this machine.
+
+    python bench/run.py [--quick]
+
+Writes bench/results/<machine>.md (and <machine>/report.json, plots): edge-bench over the
+shipped models (size, gzip, sparsity, MACs, latency, memory, pipeline split, mIoU), then a
+real daemon on loopback for the system ratios the issue tracker asks for. Every number is
+measured here, in one run; targets are in brackets, misses are said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("EDGE_RUNTIME_DATA", ROOT.parent / "shared" / "data"))
+
+
+def machine_slug() -> str:
+    from edge_runtime.system_info import cpu_model, raspberry_pi_model
+
+    name = raspberry_pi_model() or cpu_model()
+    return re.sub(r"[^a-z0-9]+", "-", f"{name} {os.cpu_count()}c".lower()).strip("-")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_daemon(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``edge-runtime serve``; returns the process, its URL and start → /readyz s."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.monotonic()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    while True:
+        try:
+            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                return proc, url, time.monotonic() - t0
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() - t0 > 120:
+            raise RuntimeError(f"daemon did not become ready: {log.read_text()[-2000:]}")
+        time.sleep(0.01)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def rss_mb(url: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    line = next(x for x in text.splitlines() if x.startswith("edge_process_resident_memory_bytes"))
+    return float(line.split()[1]) / 2**20
+
+
+def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any]:
+    model = str(ROOT / cfg["model"])
+    w, h = cfg["upload_size"]
+    jpegs = []
+    for p in sorted((DATA / "camvid/val").glob("*.png"))[:10]:
+        with Image.open(p) as im:
+            buf = io.BytesIO()
+            im.convert("RGB").resize((w, h)).save(buf, "JPEG", quality=90)
+            jpegs.append(buf.getvalue())
+    figures: dict[str, Any] = {}
+    proc, url, ready_s = start_daemon(["--model", model], out / "daemon-uploads.log")
+    figures["start_to_ready_s"] = ready_s
+    try:
+        client = httpx.Client(base_url=url, timeout=60)
+        server_total, invoke = [], []
+        for i in range(50):
+            r = client.post(
+                "/v1/segment?format=mask",
+                content=jpegs[i % len(jpegs)],
+                headers={"Content-Type": "image/jpeg"},
+            )
+            timing = dict(x.strip().split(";dur=") for x in r.headers["server-timing"].split(","))
+            server_total.append(float(timing["total"]))
+            invoke.append(float(timing["invoke"]))
+        figures["jpeg_to_png_server_ms"] = statistics.median(server_total)
+        figures["invoke_ms"] = statistics.median(invoke)
+        rss_start = rss_mb(url)
+        n = 200 if quick else int(cfg["requests"])
+        for i in range(n):
+            client.post(
+                "/v1/segment?format=mask",
+                content=jpegs[i % len(jpegs)],
+                headers={"Content-Type": "image/jpeg"},
+            )
+        figures["rss_requests"] = n
+        figures["rss_before_mb"] = rss_start
+        figures["rss_after_mb"] = rss_mb(url)
+        client.close()
+    finally:
+        stop(proc)
+    # Replayed source: frames per second the daemon sustains vs what invoke allows.
+    proc, url, _ = start_daemon(
+        ["--model", model, "--source", str(DATA / "camvid/val"), "--source-fps", "1000"],
+        out / "daemon-replay.log",
+    )
+    try:
+        time.sleep(2)
+        first = httpx.get(url + "/readyz").json()["camera"]["processed"]
+        seconds = 5 if quick else float(cfg["replay_seconds"])
+        time.sleep(seconds)
+        cam = httpx.get(url + "/readyz").json()["camera"]
+        stats = httpx.get(url + "/v1/stats").json()
+        figures["replay_fps"] = (cam["processed"] - first) / seconds
+        figures["replay_invoke_p50_ms"] = stats["invoke_ms"]["p50"]
+    finally:
+        stop(proc)
+    return figures
+
+
+def verdict(value: float | None, target: float, below: bool) -> str:
+    if value is None:
+        return "not measured"
+    ok = value <= target if below else value >= target
+    return "met" if ok else "**missed**"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    args = parser.parse_args()
+    cfg = yaml.safe_load((ROOT / "bench/scenarios.yaml").read_text())
+    slug = machine_slug()
+    out = ROOT / "bench/results" / slug
+    out.mkdir(parents=True, exist_ok=True)
+    models = [ROOT / m for m in cfg["models"]]
+    missing = [m for m in models if not m.exists()]
+    present = [m for m in models if m.exists()]
+    runs = 20 if args.quick else cfg["runs"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edge_runtime.cli.bench",
+        *map(str, present),
+        "--threads",
+        ",".join(map(str, cfg["threads"])),
+        "--runs",
+        str(runs),
+        "--warmup",
+        str(cfg["warmup"]),
+        "--images",
+        str(DATA / cfg["images"]),
+        "--masks",
+        str(DATA / cfg["masks"]),
+        "--out",
+        str(out),
+        "--plot",
+        "--format",
+        "json",
+    ]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    report = json.loads((out / "report.json").read_text())
+    figures = daemon_figures(cfg["daemon"], out, args.quick)
+    (out / "daemon.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+    by_name = {m["name"]: m for m in report["models"]}
+    f32, i8 = by_name.get("unet_camvid_float32"), by_name.get("unet_camvid_int8")
+
+    def p50(m: dict[str, Any] | None) -> float | None:
+        return m["runs"][-1]["invoke_ms"]["p50"] if m else None
+
+    int8_ratio = p50(i8) / p50(f32) if f32 and i8 else None  # type: ignore[operator]
+    gzip_ratio = i8["gzip_bytes"] / f32["size_bytes"] if f32 and i8 else None
+    ratios = [
+        (
+            "server time, 640x480 JPEG → PNG mask ÷ raw invoke",
+            figures["jpeg_to_png_server_ms"] / figures["invoke_ms"],
+            1.25,
+            True,
+        ),
+        (
+            "daemon fps on a replayed source ÷ (1000 / invoke ms)",
+            figures["replay_fps"] / (1000 / figures["replay_invoke_p50_ms"]),
+            0.90,
+            False,
+        ),
+        ("INT8 invoke ÷ float32 invoke (U-Net, p50, most threads)", int8_ratio, 0.70, True),
+        ("gzip(INT8 sparse) ÷ float32 size (U-Net)", gzip_ratio, 0.10, True),
+        (
+            f"daemon RSS after {figures['rss_requests']} requests, MB",
+            figures["rss_after_mb"],
+            150,
+            True,
+        ),
+        (
+            "RSS growth over those requests, MB",
+            figures["rss_after_mb"] - figures["rss_before_mb"],
+            5,
+            True,
+        ),
+        ("process start → /readyz 200, s", figures["start_to_ready_s"], 2.0, True),
+    ]
+    lines = (out / "report.md").read_text().splitlines()
+    lines[0] = f"# Benchmark report — {slug}"
+    lines += [
+        "",
+        "## System ratios (one run, this machine)",
+        "",
+        "| figure | value | target | |",
+        "|---|---|---|---|",
+    ]
+    for name, value, target, below in ratios:
+        v = "–" if value is None else f"{value:.3f}"
+        lines.append(
+            f"| {name} | {v} | {'≤' if below else '≥'} {target} | {verdict(value, target, below)} |"
+        )
+    lines += [
+        "",
+        f"Daemon figures: `{slug}/daemon.json`. Plots: `{slug}/latency.png`, "
+        f"`{slug}/miou_vs_latency.png`.",
+        "",
+    ]
+    if missing:
+        lines.append("Not measured (not shipped yet): " + ", ".join(m.name for m in missing))
+    lines.append(f"\nRegenerate: `python bench/run.py` ({time.strftime('%Y-%m-%d')}).")
+    (ROOT / "bench/results" / f"{slug}.md").write_text("\n".join(lines) + "\n")
+    print(ROOT / "bench/results" / f"{slug}.md")
+
+
+if __name__ == "__main__":
+    main()

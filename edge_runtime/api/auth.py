@@ -1,0 +1,45 @@
+"""Bearer-token auth, secure by default: every route needs the token except the ones
+listed in ``PUBLIC`` (liveness, readiness, and the page shell, which holds no data and
+asks the browser for the token)."""
+
+from __future__ import annotations
+
+import hmac
+import urllib.parse
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from edge_runtime.api.errors import error_response
+
+PUBLIC = frozenset({"/healthz", "/readyz", "/"})
+COOKIE = "edge_token"
+
+
+def presented_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    cookie = request.cookies.get(COOKIE)
+    return urllib.parse.unquote(cookie) if cookie else None
+
+
+def check(request: Request, token: SecretStr | None) -> JSONResponse | None:
+    """None when the request may go on; else the 401 to send. Runs as middleware, before
+    routing, so every path (docs, OpenAPI, unknown ones) is covered."""
+    if token is None or request.url.path in PUBLIC:
+        return None
+    given = presented_token(request)
+    # compare_digest: the time taken does not depend on how much of the token matched.
+    if given is not None and hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        return None
+    return error_response(
+        401,
+        "unauthorized",
+        "wrong bearer token"
+        if given
+        else "this daemon needs a bearer token (Authorization: Bearer TOKEN)",
+        {"WWW-Authenticate": 'Bearer realm="edge-runtime"'},
+    )
