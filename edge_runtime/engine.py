@@ -159,6 +159,8 @@ class Engine:
         self._lock = threading.Lock()
         self.invocations = 0
         self.last_invoke_ms: float | None = None
+        # Monotonic start of the invoke in progress (a watchdog reads it), else None.
+        self.busy_since: float | None = None
 
     def _open(self, path: Path, num_threads: int | None) -> Any:
         try:
@@ -182,7 +184,11 @@ class Engine:
             write(view)
             del view  # the interpreter refuses to invoke while views of its buffers live
             t1 = time.perf_counter()
-            self._interpreter.invoke()
+            self.busy_since = time.monotonic()
+            try:
+                self._interpreter.invoke()
+            finally:
+                self.busy_since = None
             t2 = time.perf_counter()
             out = self._output_view()
             result = read(out)
@@ -191,6 +197,11 @@ class Engine:
             self.invocations += 1
             self.last_invoke_ms = (t2 - t1) * 1e3
         return EngineRun(result, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+
+    def stuck_for(self) -> float:
+        """Seconds the current invoke has been running (0 when idle)."""
+        since = self.busy_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def invoke_blank(self) -> float:
         """One invoke on a blank input (warm-up); returns its latency in ms."""

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
     max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
     request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
+    inference_timeout_s: float = Field(
+        10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
+    )
 
     _yaml: ClassVar[dict[str, Any]] = {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -16,14 +17,25 @@ from edge_runtime.api.runtime import Runtime
 from edge_runtime.systemd_notify import notify, watchdog_interval_s
 
 
+async def _reload_quietly(runtime: Runtime) -> None:
+    with contextlib.suppress(Exception):  # logged and counted by reload()
+        await asyncio.to_thread(runtime.reload)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """An app serving ``runtime``; the lifespan warms it up, starts the camera loop,
     talks to systemd, and stops everything on shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime.hub.bind(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        runtime.hub.bind(loop)
         runtime.start()
+        # SIGHUP reloads the model, as daemons do (off the event loop: loading takes time).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: loop.create_task(_reload_quietly(runtime))
+            )
         tasks = [asyncio.create_task(_systemd(runtime))]
         try:
             yield
@@ -46,6 +58,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     for r in (segment.router, models.router, health.router, stream.router, page.router):
         app.include_router(r)
 
+    @app.on_event("startup")
+    async def _sighup() -> None:
+        # SIGHUP reloads the model, as daemons do; off the event loop (loading takes time).
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(
+                signal.SIGHUP, lambda: loop.create_task(_reload_quietly(runtime))
+            )
+
     @app.middleware("http")
     async def count(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -61,11 +82,17 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 async def _systemd(runtime: Runtime) -> None:
-    """READY=1 once warmed up; WATCHDOG=1 from the event loop (a hung loop stops it)."""
+    """READY=1 once warmed up; then WATCHDOG=1 from the event loop while no inference is
+    stuck (a hung loop or a stuck invoke stops it, and systemd restarts the daemon)."""
     while not runtime.ready:
         await asyncio.sleep(0.05)
     notify("READY=1")
     interval = watchdog_interval_s()
-    while interval:
-        notify("WATCHDOG=1")
-        await asyncio.sleep(interval)
+    next_ping = 0.0
+    loop = asyncio.get_running_loop()
+    while True:
+        stuck = runtime.check_stuck()
+        if interval and not stuck and loop.time() >= next_ping:
+            notify("WATCHDOG=1")
+            next_ping = loop.time() + interval
+        await asyncio.sleep(min(0.25, interval or 0.25))

@@ -59,6 +59,9 @@ class Metrics:
             ["name", "version", "sha256", "delegate"],
             registry=r,
         )
+        self.reloads = Counter(
+            "edge_model_reloads", "Model reloads by result", ["result"], registry=r
+        )
         self.ready = Gauge("edge_ready", "1 once the model is loaded and warmed up", registry=r)
 
     def observe(self, timings: StageTimings, origin: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edge_runtime.api.metrics import Metrics
 from edge_runtime.frames import FrameLoop, StreamHub
@@ -29,6 +30,7 @@ class Runtime:
     ready: bool = False
     not_ready_reason: str = "warming up"
     _warm: threading.Thread | None = None
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -96,6 +98,41 @@ class Runtime:
         if self.frames is not None:
             self.frames.stop()
         self.pipeline.close()
+
+    def check_stuck(self) -> bool:
+        """The watchdog: an invoke past ``inference_timeout_s`` makes the daemon unready
+        for good (systemd, no longer fed WATCHDOG=1, restarts it)."""
+        stuck = self.pipeline.engine.stuck_for()
+        if stuck > self.settings.inference_timeout_s and self.ready:
+            self.ready = False
+            self.not_ready_reason = f"inference stuck for {stuck:.1f} s"
+            self.metrics.ready.set(0)
+            log.error("watchdog: %s; no longer ready", self.not_ready_reason)
+        return not self.ready and self.not_ready_reason.startswith("inference stuck")
+
+    def reload(self, model: Path | None = None) -> Pipeline:
+        """Load ``model`` (default: the configured one, re-read from disk) beside the
+        running model, warm it up, then swap. Any failure leaves the old one serving and
+        raises ``EdgeRuntimeError``/``ValueError`` with the reason."""
+        with self._reload_lock:
+            options = self.settings.model_copy(update={"model": model}) if model else self.settings
+            try:
+                fresh = Pipeline.from_options(options, max_pixels=self.settings.max_pixels)
+                fresh.warm_up(max(1, self.settings.warmup_runs))
+            except Exception as exc:
+                self.metrics.reloads.labels("error").inc()
+                log.error("reload failed, the old model keeps serving: %s", exc)
+                raise
+            old, self.pipeline = self.pipeline, fresh
+            if self.frames is not None:
+                self.frames.pipe = fresh
+            if model:
+                self.settings = options
+            self.metrics.model_info.clear()
+            self._describe_model()
+            self.metrics.reloads.labels("ok").inc()
+            log.info("reloaded: %s (was %s)", fresh.spec.name, old.spec.name)
+            return fresh
 
     def camera_state(self) -> dict[str, object] | None:
         if self.frames is None:

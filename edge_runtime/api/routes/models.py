@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
+from edge_runtime.api.errors import ApiError
 from edge_runtime.api.runtime import Runtime
+from edge_runtime.errors import EdgeRuntimeError
 
 router = APIRouter(tags=["models"])
 
@@ -33,4 +36,26 @@ async def models(request: Request) -> dict[str, object]:
             "fallback_reason": delegate.fallback_reason,
             "description": delegate.describe(),
         },
+    }
+
+
+@router.post(
+    "/v1/models/reload",
+    summary="Reload the model from disk (also on SIGHUP)",
+    description="Loads the configured model file again beside the running one, verifies "
+    "and warms it up, then swaps atomically. On any failure the old model keeps serving "
+    "and the answer is 422 with the reason.",
+)
+async def reload(request: Request) -> dict[str, object]:
+    rt: Runtime = request.app.state.runtime
+    try:
+        fresh = await run_in_threadpool(rt.reload)
+    except (EdgeRuntimeError, ValueError, OSError) as exc:
+        raise ApiError(422, "reload_failed", f"{exc}; the previous model keeps serving") from exc
+    manifest = fresh.spec.manifest
+    return {
+        "reloaded": True,
+        "name": fresh.spec.name,
+        "version": manifest.version if manifest else None,
+        "sha256": manifest.sha256 if manifest else None,
     }
