@@ -4,10 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-# A real browser for the web-page test: Debian's chromium (never a downloaded build).
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+# Debian tools the tests use: chromium (a real browser for the web page; never a
+# downloaded build) and systemd-analyze (offline security score of the unit).
+NEED=""
+command -v chromium >/dev/null 2>&1 || NEED="$NEED chromium"
+command -v systemd-analyze >/dev/null 2>&1 || NEED="$NEED systemd"
+if [ -n "$NEED" ] && command -v apt-get >/dev/null 2>&1; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $NEED >/dev/null
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
