@@ -33,11 +33,18 @@ def test_unit_has_what_the_daemon_needs():
     assert "serve --config /etc/edge-runtime/edge-runtime.yaml" in d["ExecStart"][0]
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                    reason="systemd-analyze missing (scripts/test.sh installs Debian's systemd)")
+@pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze missing (scripts/test.sh installs Debian's systemd)",
+)
 def test_security_exposure_is_at_most_2_5():
-    out = subprocess.run(["systemd-analyze", "security", "--offline=true", str(UNIT)],
-                         capture_output=True, text=True, timeout=60, check=False).stdout
+    out = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout
     match = re.search(r"Overall exposure level for edge-runtime.service: ([0-9.]+)", out)
     assert match, out[-500:]
     assert float(match.group(1)) <= 2.5
