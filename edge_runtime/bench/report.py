@@ -47,8 +47,8 @@ def rows(report: dict[str, Any]) -> list[dict[str, str]]:
                 {
                     "model": m["name"],
                     "threads": str(r["threads"] or "default"),
-                    "size MB": _f(m["size_bytes"] / 1e6),
-                    "gzip MB": _f(m["gzip_bytes"] / 1e6),
+                    "size": _size(m["size_bytes"]),
+                    "gzip": _size(m["gzip_bytes"]),
                     "params": f"{m['params'] / 1e6:.2f}M",
                     "zeros": "–" if zero is None else f"{zero:.0%}",
                     "GMACs": _f(m["macs"] / 1e9),
