@@ -137,6 +137,71 @@ def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any
     return figures
 
 
+def hardening_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any]:
+    """Hostile uploads (statuses, 5xx count), overload behaviour, and RSS over a long soak."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from hostile import hostile_corpus
+
+    model = str(ROOT / cfg["model"])
+    figures: dict[str, Any] = {}
+    proc, url, _ = start_daemon(["--model", model], out / "daemon-hardening.log")
+    try:
+        client = httpx.Client(base_url=url, timeout=60)
+        statuses: dict[str, int] = {}
+        for body in hostile_corpus().values():
+            for ctype in ("image/png", "image/jpeg", "application/octet-stream"):
+                r = client.post(
+                    "/v1/segment?format=mask", content=body, headers={"Content-Type": ctype}
+                )
+                statuses[str(r.status_code)] = statuses.get(str(r.status_code), 0) + 1
+        figures["hostile_inputs"] = len(hostile_corpus())
+        figures["hostile_requests"] = sum(statuses.values())
+        figures["hostile_statuses"] = statuses
+        figures["hostile_5xx"] = sum(v for k, v in statuses.items() if k.startswith("5"))
+        figures["alive_after"] = client.get("/healthz").status_code == 200
+        client.close()
+    finally:
+        stop(proc)
+    # Overload: more concurrent clients than max_inflight + max_waiting (2 + 8).
+    images = sorted((DATA / "camvid/val").glob("*.png"))[:10]
+    from edge_runtime.bench.http_bench import bench_http
+
+    proc, url, _ = start_daemon(["--model", model], out / "daemon-overload.log")
+    try:
+        level = bench_http(url, images, concurrency=[16], duration_s=5 if quick else 15)[0]
+        figures["overload"] = {
+            "concurrency": 16,
+            "statuses": level["statuses"],
+            "accepted_p99_ms": (level["latency_ms"] or {}).get("p99"),
+            "accepted_p50_ms": (level["latency_ms"] or {}).get("p50"),
+            "alive_after": httpx.get(url + "/healthz").status_code == 200,
+        }
+    finally:
+        stop(proc)
+    # Soak: RSS growth over many requests (a small JPEG keeps it about the daemon).
+    n = 500 if quick else int(cfg.get("soak_requests", 10_000))
+    proc, url, _ = start_daemon(["--model", model], out / "daemon-soak.log")
+    try:
+        buf = io.BytesIO()
+        with Image.open(images[0]) as im:
+            im.convert("RGB").resize((320, 240)).save(buf, "JPEG")
+        body = buf.getvalue()
+        with httpx.Client(base_url=url, timeout=60) as c:
+            for _ in range(100):
+                c.post(
+                    "/v1/segment?format=mask", content=body, headers={"Content-Type": "image/jpeg"}
+                )
+            before = rss_mb(url)
+            for _ in range(n):
+                c.post(
+                    "/v1/segment?format=mask", content=body, headers={"Content-Type": "image/jpeg"}
+                )
+            figures["soak"] = {"requests": n, "rss_before_mb": before, "rss_after_mb": rss_mb(url)}
+    finally:
+        stop(proc)
+    return figures
+
+
 def verdict(value: float | None, target: float, below: bool) -> str:
     if value is None:
         return "not measured"
@@ -180,7 +245,8 @@ def main() -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     report = json.loads((out / "report.json").read_text())
     figures = daemon_figures(cfg["daemon"], out, args.quick)
-    (out / "daemon.json").write_text(json.dumps(figures, indent=2) + "\n")
+    hard = hardening_figures(cfg["daemon"], out, args.quick)
+    (out / "daemon.json").write_text(json.dumps({**figures, **hard}, indent=2) + "\n")
 
     by_name = {m["name"]: m for m in report["models"]}
     f32, i8 = by_name.get("unet_camvid_float32"), by_name.get("unet_camvid_int8")
@@ -218,6 +284,12 @@ def main() -> None:
             True,
         ),
         ("process start → /readyz 200, s", figures["start_to_ready_s"], 2.0, True),
+        (
+            f"RSS growth over a {hard['soak']['requests']:,}-request soak, MB",
+            hard["soak"]["rss_after_mb"] - hard["soak"]["rss_before_mb"],
+            5,
+            True,
+        ),
     ]
     lines = (out / "report.md").read_text().splitlines()
     lines[0] = f"# Benchmark report — {slug}"
@@ -233,6 +305,22 @@ def main() -> None:
         lines.append(
             f"| {name} | {v} | {'≤' if below else '≥'} {target} | {verdict(value, target, below)} |"
         )
+    ov = hard["overload"]
+    soak = hard["soak"]
+    lines += [
+        "",
+        "## Hardening (same run)",
+        "",
+        f"- hostile uploads: {hard['hostile_inputs']} files x 3 Content-Types = "
+        f"{hard['hostile_requests']} requests -> statuses {hard['hostile_statuses']}; "
+        f"**{hard['hostile_5xx']} x 5xx**; daemon alive after: {hard['alive_after']}",
+        f"- overload: {ov['concurrency']} clients against max_inflight 2 + max_waiting 8 -> "
+        f"statuses {ov['statuses']}; accepted requests p50 {ov['accepted_p50_ms']:.0f} ms, "
+        f"p99 {ov['accepted_p99_ms']:.0f} ms (bounded by request_timeout_s); "
+        f"alive after: {ov['alive_after']}",
+        f"- soak: {soak['requests']:,} requests, RSS {soak['rss_before_mb']:.1f} -> "
+        f"{soak['rss_after_mb']:.1f} MB",
+    ]
     lines += [
         "",
         f"Daemon figures: `{slug}/daemon.json`. Plots: `{slug}/latency.png`, "

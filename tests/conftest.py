@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import zoo`
 
 import zoo  # noqa: E402
+from zoo import colour_bars  # noqa: E402, F401  (re-exported for the tests)
 
 
 def data_root() -> Path:
@@ -48,14 +49,6 @@ def default_model() -> Path:
     if not path.exists():
         pytest.fail(f"the shipped default model is missing: {path}")
     return path
-
-
-def colour_bars(height: int = 120, width: int = 160) -> np.ndarray:
-    """Four vertical bars in the zoo's reference colours (black, red, green, blue)."""
-    img = np.zeros((height, width, 3), np.uint8)
-    for k, c in enumerate(zoo.COLOURS.values()):
-        img[:, k * width // 4 : (k + 1) * width // 4] = c
-    return img
 
 
 def expected_bars(height: int, width: int) -> np.ndarray:

@@ -26,6 +26,14 @@ COLOURS = {"black": (0, 0, 0), "red": (255, 0, 0), "green": (0, 255, 0), "blue":
 NAMES = list(COLOURS)
 
 
+def colour_bars(height: int = 120, width: int = 160) -> np.ndarray:
+    """Four vertical bars in the reference colours (black, red, green, blue)."""
+    img = np.zeros((height, width, 3), np.uint8)
+    for k, c in enumerate(COLOURS.values()):
+        img[:, k * width // 4 : (k + 1) * width // 4] = c
+    return img
+
+
 def nearest_colour_weights(
     mean: float, std: float, n_classes: int
 ) -> tuple[np.ndarray, np.ndarray]:
