@@ -115,3 +115,20 @@ def test_bad_settings_name_their_origin(bars_model: Path, tmp_path: Path):
     assert d.proc.wait(60) == 2
     out = d.log.read_text()
     assert "overlay_alpha (config file)" in out and "Traceback" not in out
+
+
+def test_serve_defaults_to_the_shipped_model(default_model: Path, tmp_path: Path,
+                                             camvid_val: list[Path]):
+    d = start_daemon(tmp_path)  # no --model: the README's main job
+    try:
+        d.wait("/readyz")
+        with d.client() as c:
+            info = c.get("/v1/models").json()
+            assert info["path"] == str(default_model)
+            assert info["manifest"]["labels"][3] == "Road"
+            r = c.post("/v1/segment", content=camvid_val[0].read_bytes(),
+                       headers={"Content-Type": "image/png"})
+        names = [cls["name"] for cls in r.json()["classes"]]
+        assert r.status_code == 200 and "Road" in names[:3]  # a street scene: mostly road
+    finally:
+        assert d.stop() == 0
