@@ -117,8 +117,9 @@ def test_bad_settings_name_their_origin(bars_model: Path, tmp_path: Path):
     assert "overlay_alpha (config file)" in out and "Traceback" not in out
 
 
-def test_serve_defaults_to_the_shipped_model(default_model: Path, tmp_path: Path,
-                                             camvid_val: list[Path]):
+def test_serve_defaults_to_the_shipped_model(
+    default_model: Path, tmp_path: Path, camvid_val: list[Path]
+):
     d = start_daemon(tmp_path)  # no --model: the README's main job
     try:
         d.wait("/readyz")
@@ -126,8 +127,11 @@ def test_serve_defaults_to_the_shipped_model(default_model: Path, tmp_path: Path
             info = c.get("/v1/models").json()
             assert info["path"] == str(default_model)
             assert info["manifest"]["labels"][3] == "Road"
-            r = c.post("/v1/segment", content=camvid_val[0].read_bytes(),
-                       headers={"Content-Type": "image/png"})
+            r = c.post(
+                "/v1/segment",
+                content=camvid_val[0].read_bytes(),
+                headers={"Content-Type": "image/png"},
+            )
         names = [cls["name"] for cls in r.json()["classes"]]
         assert r.status_code == 200 and "Road" in names[:3]  # a street scene: mostly road
     finally:
