@@ -15,6 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import zoo`
 import zoo  # noqa: E402
 from zoo import colour_bars  # noqa: E402, F401  (re-exported for the tests)
 
+# The stage names every timing report must carry (JSON, Server-Timing, edge-bench).
+STAGES = {"decode", "preprocess", "invoke", "postprocess", "encode", "total"}
+
 
 def data_root() -> Path:
     """``EDGE_RUNTIME_DATA`` or ``../shared/data`` beside the project root."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import colour_bars, expected_bars
+from conftest import STAGES, colour_bars, expected_bars
 from PIL import Image
 from zoo import bundle
 
@@ -172,14 +172,7 @@ def test_encoders(zoo_dir: Path, tmp_path: Path):
     doc = json.loads(js.data)
     assert doc["width"] == 160 and doc["height"] == 120 and doc["model"] == "unet_uint8_logits"
     assert [c["name"] for c in doc["classes"]] == ["black", "red", "green", "blue"]
-    assert set(doc["timings_ms"]) == {
-        "decode",
-        "preprocess",
-        "invoke",
-        "postprocess",
-        "encode",
-        "total",
-    }
+    assert set(doc["timings_ms"]) == STAGES
     t = mask.segmentation.timings
     assert t.encode_ms > 0
     assert t.total_ms >= t.invoke_ms + t.encode_ms

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import colour_bars
+from conftest import STAGES, colour_bars
 from daemon import Daemon
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
@@ -39,14 +39,7 @@ def test_json_result_for_multipart_and_raw_uploads(daemon: Daemon):
         assert (doc["model"], doc["width"], doc["height"]) == ("unet_uint8_logits", 320, 240)
         assert [c["name"] for c in doc["classes"]] == ["black", "red", "green", "blue"]
         assert sum(c["fraction"] for c in doc["classes"]) == pytest.approx(1.0)
-        assert set(doc["timings_ms"]) == {
-            "decode",
-            "preprocess",
-            "invoke",
-            "postprocess",
-            "encode",
-            "total",
-        }
+        assert set(doc["timings_ms"]) == STAGES
         stages = dict(item.split(";dur=") for item in r.headers["Server-Timing"].split(", "))
         assert set(stages) == set(doc["timings_ms"]) and float(stages["invoke"]) > 0
 

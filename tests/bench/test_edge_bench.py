@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import zoo
+from conftest import STAGES
 from PIL import Image
 
 from edge_runtime.cli.bench import main
@@ -71,14 +72,7 @@ def test_report_keys_and_ordering(report: tuple[dict, Path]):
             assert mem["rss_after_load_mb"] <= mem["peak_rss_mb"]
             assert r["init_ms"] > 0 and r["first_invoke_ms"] > 0
             stages = r["pipeline"]["stages_ms"]
-            assert set(stages) == {
-                "decode",
-                "preprocess",
-                "invoke",
-                "postprocess",
-                "encode",
-                "total",
-            }
+            assert set(stages) == STAGES
             assert r["pipeline"]["total_over_invoke"] >= 1
         assert [r["threads"] for r in m["runs"]] == [1, 2]
 
