@@ -208,11 +208,6 @@ class Engine:
         zero = self.input.zero_point if self.input.quantized else 0
         return self.run(lambda x: x.fill(zero), lambda y: None).invoke_ms
 
-    def output_array(self, index: int) -> np.ndarray:
-        """A copy of any output tensor after the last run (for models with extra outputs)."""
-        with self._lock:
-            return np.array(self._interpreter.get_tensor(self.outputs[index].index))
-
     def close(self) -> None:
         with self._lock:
             self._input_view = self._output_view = None

@@ -27,8 +27,7 @@ def evaluate(
     The mask's ignore index defaults to the manifest's. Masks must have the image's size.
     """
     ignore = ignore_index if ignore_index is not None else pipe.spec.ignore_index
-    n_classes = _class_count(pipe)
-    acc = ConfusionAccumulator(pipe.spec.labels[:n_classes], ignore)
+    acc = ConfusionAccumulator(pipe.spec.labels, ignore)
     for i, (image, mask) in enumerate(pairs):
         seg = pipe.segment(image.read_bytes())
         with Image.open(mask) as m:
@@ -42,8 +41,3 @@ def evaluate(
         if progress:
             progress(i + 1, len(pairs))
     return acc.scores()
-
-
-def _class_count(pipe: Pipeline) -> int:
-    # Bare class-index models name 256 ids; score only those the labels really cover.
-    return len(pipe.spec.labels)

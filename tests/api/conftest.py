@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,3 +28,13 @@ def daemon(bars_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     d.wait("/readyz")
     yield d
     assert d.stop() == 0
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[tuple[Path, socket.socket]]:
+    """A datagram socket standing in for systemd's $NOTIFY_SOCKET."""
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    yield path, sock
+    sock.close()

@@ -37,10 +37,10 @@ def test_ready_only_after_warm_up(zoo_dir: Path, tmp_path: Path):
         assert d.stop() == 0
 
 
-def test_systemd_ready_and_watchdog(bars_model: Path, tmp_path: Path):
-    path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
+def test_systemd_ready_and_watchdog(
+    bars_model: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
+):
+    path, sock = notify_socket
     sock.settimeout(30)
     d = start_daemon(
         tmp_path,
@@ -59,7 +59,6 @@ def test_systemd_ready_and_watchdog(bars_model: Path, tmp_path: Path):
         assert "STOPPING=1" in sock.recv(256).decode()
     finally:
         d.stop()
-        sock.close()
 
 
 def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: Path):

@@ -65,11 +65,11 @@ def test_reload_swaps_and_a_corrupt_model_keeps_the_old_one(zoo_dir: Path, tmp_p
         assert d.stop() == 0
 
 
-def test_stuck_inference_trips_the_watchdog(zoo_dir: Path, tmp_path: Path):
+def test_stuck_inference_trips_the_watchdog(
+    zoo_dir: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
+):
     slow = zoo.build("slow_conv", zoo_dir)
-    path = tmp_path / "notify.sock"
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
+    path, sock = notify_socket
     sock.settimeout(0.2)
     d = start_daemon(
         tmp_path,
@@ -129,4 +129,3 @@ def test_stuck_inference_trips_the_watchdog(zoo_dir: Path, tmp_path: Path):
         assert httpx.get(d.url + "/healthz").status_code == 200  # alive, just not ready
     finally:
         d.stop()
-        sock.close()
