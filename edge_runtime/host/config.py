@@ -124,6 +124,9 @@ class TrainConfig(_Strict):
     augment: AugmentConfig = AugmentConfig()
     steps_per_epoch: int | None = Field(None, ge=1)
     val_limit: int | None = Field(None, ge=1)
+    # Start from a trained model of the same architecture (e.g. prune a 60 % model on to 80 %,
+    # as TFMOT recommends, rather than training from scratch); relative to the working dir.
+    init_from: Path | None = None
 
 
 class ExperimentConfig(_Strict):

@@ -239,6 +239,8 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     total = steps * cfg.train.epochs
     ds = ds.repeat()
     model = build_model(cfg)
+    if cfg.train.init_from is not None:
+        init_weights(model, cfg.train.init_from)
     if cfg.pruning.enabled:
         model = prune_conv_layers(model, cfg, total)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -265,6 +267,22 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     if not best.exists():  # target sparsity never reached (very short runs): keep the last
         final.save(best)
     return best
+
+
+def init_weights(model: keras.Model, path: Path) -> None:
+    """Copy a trained model's weights into ``model``; both must have the same architecture."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"train.init_from: no model at {path} (train the config that writes it first)"
+        )
+    source = load_model(path)
+    shapes = [w.shape for w in source.get_weights()]
+    if shapes != [w.shape for w in model.get_weights()]:
+        raise ValueError(
+            f"train.init_from: {path} does not have this config's architecture "
+            f"({len(shapes)} weight tensors vs {len(model.get_weights())})"
+        )
+    model.set_weights(source.get_weights())
 
 
 def load_model(path: Path) -> keras.Model:

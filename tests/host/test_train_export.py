@@ -187,3 +187,24 @@ def test_evaluate_command_through_the_pipeline(
     assert doc["images"] == 101
     assert 0.0 <= doc["mean_iou"] <= 1.0 and set(doc["per_class_iou"]) == set(CAMVID_LABELS)
     assert np.isfinite(doc["pixel_accuracy"])
+
+
+def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
+    run: tuple[ExperimentConfig, Path], data: Path
+):
+    from edge_runtime.host.train import build_model, init_weights, load_model
+
+    cfg, out = run
+    trained = load_model(out / "best.keras")
+    fresh = build_model(cfg)
+    init_weights(fresh, out / "best.keras")
+    for a, b in zip(fresh.get_weights(), trained.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    wider = tiny_config(data).model_copy(
+        update={"model": cfg.model.model_copy(update={"filters": 8})}
+    )
+    with pytest.raises(ValueError, match="does not have this config's architecture"):
+        init_weights(build_model(wider), out / "best.keras")
+    with pytest.raises(FileNotFoundError, match="train.init_from"):
+        init_weights(fresh, out / "missing.keras")
