@@ -206,5 +206,5 @@ def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
     )
     with pytest.raises(ValueError, match="does not have this config's architecture"):
         init_weights(build_model(wider), out / "best.keras")
-    with pytest.raises(FileNotFoundError, match="train.init_from"):
+    with pytest.raises(FileNotFoundError, match=r"train\.init_from"):
         init_weights(fresh, out / "missing.keras")
