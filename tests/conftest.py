@@ -48,7 +48,9 @@ def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_model() -> Path:
-    path = ROOT / "models" / "unet_camvid_int8.tflite"
+    from edge_runtime.defaults import DEFAULT_MODEL_FILE
+
+    path = ROOT / "models" / DEFAULT_MODEL_FILE
     if not path.exists():
         pytest.fail(f"the shipped default model is missing: {path}")
     return path

@@ -8,10 +8,29 @@ import pytest
 from test_pipeline import golden_check
 
 from edge_runtime.bundle import locate_model
+from edge_runtime.edgetpu_compat import check_model
 from edge_runtime.evaluate import evaluate
 from edge_runtime.folders import image_mask_pairs
 from edge_runtime.pipeline import Pipeline
 from edge_runtime.tflite_graph import read_graph
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+SHIPPED = sorted(p for p in MODELS.glob("*.tflite") if p.with_suffix(".json").exists())
+
+
+@pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_bundle_is_what_its_manifest_says(model: Path):
+    manifest = locate_model(model).manifest  # refuses a sha256 mismatch
+    assert manifest is not None and manifest.metrics is not None
+    graph = read_graph(model)
+    assert manifest.sparsity == pytest.approx(graph.zero_weight_fraction, abs=1e-6)
+    assert manifest.macs == graph.macs
+    assert manifest.license and manifest.training and manifest.labels
+    assert 0.0 < manifest.metrics["val"]["mean_iou"] <= 1.0
+    if model.stem.endswith("_int8"):  # full-integer: int8 kernels, uint8 I/O, all on the TPU
+        assert {t.type_name for t, _ in graph.kernel_tensors()} == {"INT8"}
+        assert graph.tensors[graph.inputs[0]].type_name == "UINT8"
+        assert check_model(model).compatible
 
 
 def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]):
