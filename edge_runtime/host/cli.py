@@ -48,6 +48,12 @@ def _export(args: argparse.Namespace) -> int:
     )
     for path in paths:
         _print_bundle(path)
+    if run.is_dir():
+        from edge_runtime.host.export import copy_training_record
+
+        record = args.out / f"{cfg.name}_training"
+        copy_training_record(run, record)
+        print(f"training record (plots, history.csv, logs): {record}")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -170,3 +171,19 @@ def export_bundles(
             write_bundle(data, path, **fields)
         written.append(path)
     return written
+
+
+# What a run folder keeps that a reader of the model card wants: the seed's figures, the
+# per-epoch log, the selected epoch, the class weights and the exact config.
+TRAINING_RECORD = ("*.png", "history.csv", "best.json", "class_weights.json", "config.yaml")
+
+
+def copy_training_record(run: Path, out: Path) -> list[Path]:
+    """Copy the run's plots and logs (and ``*.log``) into ``out``, next to the bundles."""
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for pattern in (*TRAINING_RECORD, "*.log"):
+        for src in sorted(run.glob(pattern)):
+            if src.is_file():
+                copied.append(Path(shutil.copy2(src, out / src.name)))
+    return copied

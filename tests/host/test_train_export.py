@@ -208,3 +208,23 @@ def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
         init_weights(build_model(wider), out / "best.keras")
     with pytest.raises(FileNotFoundError, match=r"train\.init_from"):
         init_weights(fresh, out / "missing.keras")
+
+
+def test_export_command_writes_bundles_and_the_training_record_beside_them(
+    run: tuple[ExperimentConfig, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    import yaml
+
+    from edge_runtime.host.cli import main
+
+    cfg, out = run
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    models = tmp_path / "models"
+    args = ["export", str(config), "--run", str(out), "--out", str(models)]
+    assert main([*args, "--variants", "int8", "--calibration", "4"]) == 0
+    assert "val mIoU" in capsys.readouterr().out
+    assert (models / "tiny_int8.tflite").is_file() and (models / "tiny_int8.json").is_file()
+    record = models / "tiny_training"
+    for name in ("history.csv", "best.json", "config.yaml", "loss.png", "zero_weights.png"):
+        assert (record / name).read_bytes() == (out / name).read_bytes()
