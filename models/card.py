@@ -1,8 +1,10 @@
 """Print the model card's tables from the shipped manifests (numbers are never typed by hand).
 
     python models/card.py models/unet_camvid  > /tmp/table.md
+    python models/card.py --summary models/unet_camvid models/fcn32s_camvid
 
-Takes a bundle prefix (``models/unet_camvid`` → ``_float32``, ``_dynamic``, ``_int8``).
+Takes bundle prefixes (``models/unet_camvid`` → ``_float32``, ``_dynamic``, ``_int8``).
+``--summary``: one row per model, float32 vs INT8 side by side.
 """
 
 from __future__ import annotations
@@ -14,7 +16,31 @@ from pathlib import Path
 from edge_runtime.bundle import locate_model
 
 
+def summary(prefixes: list[str]) -> None:
+    print(
+        "| model | params | GMACs | zero weights | float32 | INT8 | gzip INT8 | gzip INT8 ÷ "
+        "float32 | val mIoU float32 | val mIoU INT8 | INT8 − float32 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for prefix in prefixes:
+        f32, i8 = Path(f"{prefix}_float32.tflite"), Path(f"{prefix}_int8.tflite")
+        mf, mi = locate_model(f32).manifest, locate_model(i8).manifest
+        assert mf is not None and mi is not None
+        a = (mf.metrics or {})["val"]["mean_iou"]
+        b = (mi.metrics or {})["val"]["mean_iou"]
+        gz = len(gzip.compress(i8.read_bytes(), 9, mtime=0))
+        print(
+            f"| {Path(prefix).name} | {mi.params:,} | {(mi.macs or 0) / 1e9:.2f} | "
+            f"{mi.sparsity:.1%} | {f32.stat().st_size / 1e6:.2f} MB | "
+            f"{i8.stat().st_size / 1e6:.2f} MB | {gz / 1e6:.2f} MB | "
+            f"{gz / f32.stat().st_size:.3f} | {a:.4f} | {b:.4f} | {(b - a) * 100:+.2f} pt |"
+        )
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--summary"]:
+        summary(sys.argv[2:])
+        return
     for prefix in sys.argv[1:]:
         rows = []
         per_class: dict[str, dict[str, float | None]] = {}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.config import ExperimentConfig, PruningConfig
 from edge_runtime.host.datasets import split_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +44,21 @@ def test_config_errors_are_specific(tmp_path: Path):
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):
         ExperimentConfig.load(bad)
+
+
+@pytest.mark.parametrize(("total", "frequency"), [(728, 100), (1800, 100), (260, 50), (90, 7)])
+def test_fractional_pruning_steps_reach_the_final_sparsity(total: int, frequency: int):
+    from edge_runtime.host.tf_compat import tfmot
+
+    pruning = PruningConfig(final_sparsity=0.6, frequency=frequency)
+    begin, end = pruning.steps(total)
+    assert 0 < begin < end <= int(total * pruning.end_fraction)
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=0.0,
+        final_sparsity=0.6,
+        begin_step=begin,
+        end_step=end,
+        frequency=frequency,
+    )
+    pruned_at = [float(schedule(step)[1]) for step in range(total) if bool(schedule(step)[0])]
+    assert pruned_at[-1] == pytest.approx(0.6)
