@@ -221,12 +221,14 @@ def kernel_comparison(
 # Why a figure can miss its target on a given machine (printed only when it does).
 WHY_MISSED = {
     "INT8 invoke": "on x86-64 with AVX2 and no VNNI an int8 dot product needs widening to "
-    "16 bits, so XNNPACK's QS8 kernels gain little over its very fast float32 kernels; "
-    "with TFLite's built-in kernels INT8 is well ahead of float32 (kernel table below). "
-    "INT8's advantage is expected on Arm (Raspberry Pi) and on the Edge TPU — measure there",
+    "16 bits, so XNNPACK's QS8 kernels gain little over its float32 kernels (0.9-1.05 in the "
+    "kernel table below; XNNPACK's latest-features flag changes nothing). TFLite's built-in "
+    "kernels do show the INT8 gain (0.70-0.80) but are 2.4-3.2x slower than XNNPACK in absolute "
+    "terms, so the daemon keeps XNNPACK. INT8's advantage is expected on Arm (Raspberry Pi "
+    "NEON dot products) and on the Edge TPU: measure there",
     "gzip(INT8 sparse)": "at ~60 % zero weights gzip stays near 4.6 bits per weight (~0.14 "
-    "of float32); 80 % zeros meet the target (unet_camvid_s80 row) but cost this U-Net 13 "
-    "mIoU points on CamVid val (models/README.md), so the default keeps 60 %",
+    "of float32); only the 80 %-sparse U-Net meets the target, and it costs 13-16 mIoU "
+    "points on CamVid val (models/README.md), so the shipped default keeps 60 %",
     "process start": "Python imports (FastAPI, uvicorn, numpy, LiteRT) and the interpreter "
     "set-up dominate; on a slow SD card the first start is slower than the later ones",
 }
@@ -361,7 +363,8 @@ def main() -> None:
             "",
             "## INT8 vs float32 by kernel library (same run, round-robin, medians)",
             "",
-            "`xnnpack` is LiteRT's default (what the daemon runs); `builtin` is TFLite's own",
+            "`xnnpack` is LiteRT's default (what the daemon runs); `xnnpack-latest` adds",
+            "`experimental_default_delegate_latest_features`; `builtin` is TFLite's own",
             "kernels without the default delegate (`bench/int8_kernels.py`).",
             "",
             *ratio_table(kernel_rows, [tuple(p) for p in cfg["kernels"]["pairs"]]),
