@@ -100,6 +100,9 @@ class PruningConfig(_Strict):
     begin_fraction: float = Field(0.3, ge=0.0, le=1.0)
     end_fraction: float = Field(0.7, ge=0.0, le=1.0)
     frequency: int = Field(100, ge=1)
+    # PolynomialDecay's exponent: 3 (TFMOT's default) prunes most in the first steps of the
+    # window; 1 spreads it evenly, gentler when pruning a trained model further.
+    power: float = Field(3.0, gt=0)
 
     def steps(self, total_steps: int) -> tuple[int, int]:
         begin = (

@@ -63,6 +63,7 @@ def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: in
         begin_step=begin,
         end_step=end,
         frequency=cfg.pruning.frequency,
+        power=cfg.pruning.power,
     )
 
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:

@@ -46,11 +46,15 @@ def test_config_errors_are_specific(tmp_path: Path):
         ExperimentConfig.load(bad)
 
 
-@pytest.mark.parametrize(("total", "frequency"), [(728, 100), (1800, 100), (260, 50), (90, 7)])
-def test_fractional_pruning_steps_reach_the_final_sparsity(total: int, frequency: int):
+@pytest.mark.parametrize(
+    ("total", "frequency", "power"), [(728, 100, 3), (1800, 100, 3), (260, 50, 1), (90, 7, 2)]
+)
+def test_fractional_pruning_steps_reach_the_final_sparsity(
+    total: int, frequency: int, power: float
+):
     from edge_runtime.host.tf_compat import tfmot
 
-    pruning = PruningConfig(final_sparsity=0.6, frequency=frequency)
+    pruning = PruningConfig(final_sparsity=0.6, frequency=frequency, power=power)
     begin, end = pruning.steps(total)
     assert 0 < begin < end <= int(total * pruning.end_fraction)
     schedule = tfmot.sparsity.keras.PolynomialDecay(
@@ -59,6 +63,8 @@ def test_fractional_pruning_steps_reach_the_final_sparsity(total: int, frequency
         begin_step=begin,
         end_step=end,
         frequency=frequency,
+        power=pruning.power,
     )
     pruned_at = [float(schedule(step)[1]) for step in range(total) if bool(schedule(step)[0])]
     assert pruned_at[-1] == pytest.approx(0.6)
+    assert pruned_at == sorted(pruned_at)
