@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import yaml
-from int8_kernels import ratio_table
+from int8_kernels import measure, ratio_table
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,8 +207,6 @@ def kernel_comparison(
     cfg: dict[str, Any], present: list[Path], threads: list[int], out: Path, quick: bool
 ) -> list[dict[str, Any]]:
     """INT8 vs float32 under XNNPACK and under the built-in kernels (see int8_kernels.py)."""
-    from int8_kernels import measure
-
     by_stem = {m.stem: m for m in present}
     models = [by_stem[n] for pair in cfg["pairs"] for n in pair if n in by_stem]
     if not models:

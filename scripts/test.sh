@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# The shared data lives beside the project (../shared/data). A clone made elsewhere (CI
+# clones into a temporary folder) uses the one beside the repository it was cloned from.
+if [ -z "${EDGE_RUNTIME_DATA:-}" ] && [ ! -d ../shared/data ]; then
+    origin=$(git config --get remote.origin.url 2>/dev/null || true)
+    if [ -n "$origin" ] && [ -d "$origin/../shared/data" ]; then
+        EDGE_RUNTIME_DATA=$(cd "$origin/../shared/data" && pwd)
+        export EDGE_RUNTIME_DATA
+        echo "test.sh: shared data from $EDGE_RUNTIME_DATA (beside $origin)"
+    fi
+fi
 # Debian tools the tests use: chromium (a real browser for the web page; never a
 # downloaded build) and systemd-analyze (offline security score of the unit).
 NEED=""

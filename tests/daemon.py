@@ -73,3 +73,12 @@ def start_daemon(tmp_path: Path, *args: str, env: dict[str, str] | None = None) 
             env={**os.environ, **(env or {})},
         )
     return Daemon(proc, f"http://127.0.0.1:{port}", log)
+
+
+def start_slow_daemon(
+    tmp_path: Path, zoo_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Daemon:
+    """A daemon on the 513x513 DeepLab-like zoo model with one thread: slow enough per
+    inference for warm-up, overload and frame-skipping to be observable."""
+    model = str(zoo_dir / "deeplab_uint8_argmax.tflite")
+    return start_daemon(tmp_path, "--model", model, "--threads", "1", *args, env=env)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from daemon import Daemon, start_daemon
+from daemon import Daemon, start_daemon, start_slow_daemon
 from PIL import Image
 
 
@@ -89,17 +89,7 @@ def test_skipped_frames_are_counted_when_inference_is_slower(
     zoo_dir: Path, folder: Path, tmp_path: Path
 ):
     # 513x513 ArgMax model: far slower per frame than a 500 fps replay.
-    d = start_daemon(
-        tmp_path,
-        "--model",
-        str(zoo_dir / "deeplab_uint8_argmax.tflite"),
-        "--source",
-        str(folder),
-        "--source-fps",
-        "500",
-        "--threads",
-        "1",
-    )
+    d = start_slow_daemon(tmp_path, zoo_dir, "--source", str(folder), "--source-fps", "500")
     try:
         d.wait("/readyz")
         time.sleep(2)

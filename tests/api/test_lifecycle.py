@@ -10,20 +10,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from daemon import start_daemon
+from daemon import start_daemon, start_slow_daemon
 from PIL import Image
 
 
 def test_ready_only_after_warm_up(zoo_dir: Path, tmp_path: Path):
     # 200 warm-up invokes of the 513x513 model: long enough to see the 503 first.
-    d = start_daemon(
-        tmp_path,
-        "--model",
-        str(zoo_dir / "deeplab_uint8_argmax.tflite"),
-        "--threads",
-        "1",
-        env={"EDGE_RUNTIME_WARMUP_RUNS": "200"},
-    )
+    d = start_slow_daemon(tmp_path, zoo_dir, env={"EDGE_RUNTIME_WARMUP_RUNS": "200"})
     try:
         d.wait("/healthz")
         with d.client() as c:

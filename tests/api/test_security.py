@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 from conftest import colour_bars
-from daemon import Daemon, start_daemon
+from daemon import Daemon, start_daemon, start_slow_daemon
 from hostile import hostile_corpus
 from PIL import Image
 
@@ -73,13 +73,8 @@ def test_insecure_flag_allows_it_with_a_warning(bars_model: Path, tmp_path: Path
 
 def test_overload_gets_503_with_retry_after_and_no_crash(zoo_dir: Path, tmp_path: Path):
     # One slot, one waiting place, a slow model: 8 concurrent clients overflow it.
-    d = start_daemon(
-        tmp_path,
-        "--model",
-        str(zoo_dir / "deeplab_uint8_argmax.tflite"),
-        "--threads",
-        "1",
-        env={"EDGE_RUNTIME_MAX_INFLIGHT": "1", "EDGE_RUNTIME_MAX_WAITING": "1"},
+    d = start_slow_daemon(
+        tmp_path, zoo_dir, env={"EDGE_RUNTIME_MAX_INFLIGHT": "1", "EDGE_RUNTIME_MAX_WAITING": "1"}
     )
     try:
         d.wait("/readyz")
