@@ -154,7 +154,7 @@ class FrameLoop:
         self.latest = LatestFrame()
         self.stats = SourceStats(source.name)
         self.uploads_waiting = 0
-        self._uploads_lock = threading.Lock()
+        self._uploads = threading.Condition()  # the loop waits here while uploads are queued
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -172,17 +172,21 @@ class FrameLoop:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        with self._uploads:
+            self._uploads.notify_all()
         for t in self._threads:
             t.join(timeout)
         self.stats.state = "stopped"
 
     def upload_started(self) -> None:
-        with self._uploads_lock:
+        with self._uploads:
             self.uploads_waiting += 1
 
     def upload_finished(self) -> None:
-        with self._uploads_lock:
+        with self._uploads:
             self.uploads_waiting -= 1
+            if not self.uploads_waiting:
+                self._uploads.notify_all()
 
     def _capture(self) -> None:
         delay = self.retry_initial_s
@@ -225,8 +229,8 @@ class FrameLoop:
             frame = self.latest.take(timeout=0.5)
             if frame is None:
                 continue
-            while self.uploads_waiting and not self._stop.is_set():
-                time.sleep(0.001)
+            with self._uploads:  # uploads go first: the frame waits, an HTTP client would not
+                self._uploads.wait_for(lambda: not self.uploads_waiting or self._stop.is_set())
             pixels, display = frame if isinstance(frame, tuple) else (frame, None)
             try:
                 seg = self.pipe.segment(pixels)

@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(command -v edge-host || echo .venv/bin/edge-host)
 [ -x "$host" ] || { echo "rebuild.sh: no edge-host: pip install -e \".[host]\" (or bash scripts/test.sh)" >&2; exit 2; }
-# Independent runs (none uses train.init_from); per-epoch times are in each train.log.
+# The default model is two stages: unet_camvid_s60 (pruning during training) before
+# unet_camvid (clustering, train.init_from: runs/unet_camvid_s60/best.keras); the others are
+# independent. Per-epoch times are in each train.log.
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(unet_camvid unet_camvid_s80 fcn32s_camvid unet_coco)
+[ ${#names[@]} -gt 0 ] || names=(unet_camvid_s60 unet_camvid unet_camvid_s80 fcn32s_camvid unet_coco)
 for name in "${names[@]}"; do
   config="models/configs/$name.yaml"
   [ -f "$config" ] || { echo "rebuild.sh: no config $config" >&2; exit 2; }

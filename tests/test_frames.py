@@ -182,3 +182,27 @@ def test_i420_conversion_matches_pillow():
     buf = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
     back = i420_to_rgb(buf, 64, 48)
     assert np.abs(back.astype(int) - rgb.astype(int)).max() <= 3
+
+
+def test_frames_wait_while_uploads_are_queued_and_resume_after(zoo_dir: Path):
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
+    loop = FrameLoop(TwoStreamSource(), pipe, StreamHub())
+    loop.start()
+
+    def processed_after(wait_s: float) -> int:
+        time.sleep(wait_s)
+        return loop.stats.processed
+
+    try:
+        loop.upload_started()
+        paused = processed_after(0.3)  # at most the frame already in the interpreter ends
+        assert processed_after(0.5) == paused
+        loop.upload_finished()
+        deadline = time.monotonic() + 10
+        while loop.stats.processed <= paused and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert loop.stats.processed > paused
+        loop.upload_started()  # stop() must not hang on a loop parked behind an upload
+    finally:
+        loop.stop()
+    assert all(not t.is_alive() for t in loop._threads)

@@ -74,6 +74,34 @@ def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: in
     return keras.models.clone_model(model, clone_function=wrap)
 
 
+def cluster_conv_layers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
+    """Wrap every conv layer in ``cluster_weights``, keeping its zeros (sparsity-preserving
+    clustering: the pruning mask survives fine-tuning)."""
+    cl = tfmot.clustering.keras
+    init = getattr(cl.CentroidInitialization, cfg.clustering.init.upper())
+
+    def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, PRUNABLE):
+            return cl.cluster_weights(
+                layer,
+                number_of_clusters=cfg.clustering.clusters,
+                cluster_centroids_init=init,
+                preserve_sparsity=True,
+            )
+        return layer
+
+    return keras.models.clone_model(model, clone_function=wrap)
+
+
+def strip_wrappers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
+    """The plain Keras model that export converts (pruning or clustering wrappers removed)."""
+    if cfg.clustering.enabled:
+        return tfmot.clustering.keras.strip_clustering(model)
+    if cfg.pruning.enabled:
+        return tfmot.sparsity.keras.strip_pruning(model)
+    return model
+
+
 def conv_kernels(model: keras.Model) -> list[np.ndarray]:
     """Kernels of the conv layers (through pruning wrappers)."""
     kernels = []
@@ -126,8 +154,10 @@ class EpochReport(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
-        scores = evaluate_keras(self.model, self.val_pairs, self.cfg).scores()
-        zeros, total = zero_weights(self.model)
+        # Scored as exported: clustering's wrappers hold the kernels the strip writes out.
+        stripped = strip_wrappers(self.model, self.cfg)
+        scores = evaluate_keras(stripped, self.val_pairs, self.cfg).scores()
+        zeros, total = zero_weights(stripped)
         sparsity = zeros / max(total, 1)
         logs.update(
             val_miou=scores.mean_iou,
@@ -136,10 +166,9 @@ class EpochReport(keras.callbacks.Callback):
             sparsity=sparsity,
             lr=float(keras.backend.get_value(self.model.optimizer.learning_rate)),
         )
-        target = self.cfg.pruning.final_sparsity if self.cfg.pruning.enabled else 0.0
+        target = self.cfg.target_sparsity
         best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
         if sparsity >= target - 0.005 and (best is None or scores.mean_iou > best["val_miou"]):
-            stripped = tfmot.sparsity.keras.strip_pruning(self.model)
             stripped.save(self.out / "best.keras")
             record = {
                 "epoch": epoch + 1,
@@ -244,6 +273,8 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
         init_weights(model, cfg.train.init_from)
     if cfg.pruning.enabled:
         model = prune_conv_layers(model, cfg, total)
+    if cfg.clustering.enabled:
+        model = cluster_conv_layers(model, cfg)
     schedule = keras.optimizers.schedules.CosineDecay(
         cfg.train.learning_rate, total, alpha=cfg.train.min_learning_rate / cfg.train.learning_rate
     )
@@ -262,7 +293,7 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     model.fit(
         ds, epochs=cfg.train.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
     )
-    final = tfmot.sparsity.keras.strip_pruning(model) if cfg.pruning.enabled else model
+    final = strip_wrappers(model, cfg)
     final.save(out / "final.keras")
     best = out / "best.keras"
     if not best.exists():  # target sparsity never reached (very short runs): keep the last

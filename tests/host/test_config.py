@@ -16,7 +16,12 @@ def test_shipped_configs_are_valid(path: Path):
     cfg = ExperimentConfig.load(path)
     assert cfg.name == path.stem
     assert len(cfg.data.palette) == len(cfg.data.labels)
-    assert cfg.pruning.final_sparsity >= 0.6
+    if cfg.pruning.enabled:
+        assert cfg.pruning.final_sparsity >= 0.6
+    else:  # a clustering stage starts from another shipped config's pruned run
+        assert cfg.clustering.enabled and cfg.train.init_from is not None
+        stage1 = cfg.train.init_from.parent.name
+        assert ExperimentConfig.load(path.with_name(f"{stage1}.yaml")).pruning.enabled
 
 
 def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path):
@@ -40,6 +45,19 @@ def test_config_errors_are_specific(tmp_path: Path):
         " labels: [a], palette: [[0, 0, 0]]}\n"
     )
     with pytest.raises(ValueError, match="needs train_annotations, val_annotations"):
+        ExperimentConfig.load(bad)
+    camvid = (
+        "name: x\ndata: {name: d, train_images: a, train_masks: b, val_images: c,"
+        " val_masks: d, labels: [a], palette: [[0, 0, 0]]}\n"
+    )
+    bad.write_text(camvid + "clustering: {enabled: true}\ntrain: {init_from: r/best.keras}\n")
+    with pytest.raises(ValueError, match=r"set pruning\.enabled: false"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "clustering: {enabled: true}\npruning: {enabled: false}\n")
+    with pytest.raises(ValueError, match=r"clustering needs train\.init_from"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "clustering: {enabled: true, clusters: 1}\n")
+    with pytest.raises(ValueError, match="clusters"):
         ExperimentConfig.load(bad)
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):

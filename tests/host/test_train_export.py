@@ -228,3 +228,31 @@ def test_export_command_writes_bundles_and_the_training_record_beside_them(
     record = models / "tiny_training"
     for name in ("history.csv", "best.json", "config.yaml", "loss.png", "zero_weights.png"):
         assert (record / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
+    run: tuple[ExperimentConfig, Path], data: Path, tmp_path: Path
+):
+    from edge_runtime.host.export import export_bundles
+    from edge_runtime.host.train import conv_kernels, load_model, train
+
+    _, out = run
+    pruned = conv_kernels(load_model(out / "best.keras"))
+    raw = tiny_config(data, epochs=1, steps_per_epoch=4, init_from=out / "best.keras").model_dump()
+    raw["pruning"]["enabled"] = False
+    raw["clustering"] = {"enabled": True, "clusters": 4}
+    clustered_cfg = ExperimentConfig.model_validate(raw)
+    model = load_model(train(clustered_cfg, tmp_path / "run", verbose=0))
+    for before, after in zip(pruned, conv_kernels(model), strict=True):
+        assert not after[before == 0].any()  # every pruned weight stays zero
+        assert (after == 0).mean() == pytest.approx((before == 0).mean(), abs=0.02)
+        assert len(np.unique(after[after != 0])) <= 4
+    (int8,) = export_bundles(
+        clustered_cfg, model, tmp_path, variants=["int8"], calibration=4, evaluate_on_val=False
+    )
+    graph = read_graph(int8)
+    assert graph.zero_weight_fraction == pytest.approx(0.6, abs=0.02)
+    for tensor, values in graph.kernel_tensors():
+        per_channel = values.reshape(values.shape[0], -1)
+        # per-channel INT8 scales map each channel's 4 centroids (and 0) to <= 5 integers
+        assert max(len(np.unique(c)) for c in per_channel) <= 5, tensor.name
