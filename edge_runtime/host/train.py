@@ -118,13 +118,17 @@ def zero_weights(model: keras.Model) -> tuple[int, int]:
     return sum(int((k == 0).sum()) for k in kernels), sum(k.size for k in kernels)
 
 
-def predict_labels(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
-    """Model-resolution argmax of the Keras model for one RGB image, fed exactly what the
-    device pipeline feeds its interpreter (same resize, same normalization)."""
+def predict_logits(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
+    """Model-resolution logits (H, W, classes) of the Keras model for one RGB image, fed
+    exactly what the device pipeline feeds its interpreter (same resize, same normalization)."""
     pixels = np.asarray(resize_to(image, place(image.size, spec)), np.float32)
     x = (pixels - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
-    logits = model(x[None], training=False)
-    return np.asarray(tf.argmax(logits[0], axis=-1), dtype=np.uint8)
+    return np.asarray(model(x[None], training=False)[0])
+
+
+def predict_labels(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
+    """Model-resolution argmax of :func:`predict_logits`."""
+    return predict_logits(model, image, spec).argmax(axis=-1).astype(np.uint8)
 
 
 def evaluate_keras(

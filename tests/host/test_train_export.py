@@ -146,7 +146,7 @@ def test_manifest_is_complete(exported: dict[str, Path]):
 def test_tflite_through_the_pipeline_agrees_with_keras(
     run: tuple[ExperimentConfig, Path], exported: dict[str, Path], data: Path
 ):
-    from edge_runtime.host.train import load_model, predict_labels
+    from edge_runtime.host.train import load_model, predict_logits
     from edge_runtime.postprocess import to_image_size
     from edge_runtime.preprocess import place
 
@@ -154,22 +154,33 @@ def test_tflite_through_the_pipeline_agrees_with_keras(
     model = load_model(out / "best.keras")
     spec = cfg.input.spec()
     pairs = image_mask_pairs(data / "camvid/val", data / "camvid/valannot")[:4]
-    # float32 must match Keras; this 24-step toy's logits are nearly tied, so INT8 rounding
-    # flips many argmaxes here. The >= 98 % INT8 check runs on the shipped, trained model
-    # (tests/test_shipped_models.py), against its float32 export.
-    for variant, threshold in (("float32", 0.999), ("int8", 0.5)):
-        pipe = Pipeline.open(exported[variant])
-        same = total = 0
-        for image_path, _ in pairs:
-            with Image.open(image_path) as im:
-                rgb = im.convert("RGB")
-            keras_map = to_image_size(
-                predict_labels(model, rgb, spec), place(rgb.size, spec), rgb.size
-            )
+    pipes = {variant: Pipeline.open(exported[variant]) for variant in ("float32", "int8")}
+    same = dict.fromkeys(pipes, 0)
+    confident = total = 0
+    for image_path, _ in pairs:
+        with Image.open(image_path) as im:
+            rgb = im.convert("RGB")
+        logits = predict_logits(model, rgb, spec)
+        top2 = np.sort(logits, axis=-1)[..., -2:]
+        # Most of this 24-step toy's logits are nearly tied (top-2 margin < 0.1 on ~75 % of
+        # the pixels), and INT8 rounding rightly flips those argmaxes; where Keras is sure
+        # (margin >= 0.2), INT8 must agree. The >= 98 % check over all pixels runs on the
+        # shipped model (tests/test_shipped_models.py).
+        sure = to_image_size(
+            (top2[..., 1] - top2[..., 0] >= 0.2).astype(np.uint8), place(rgb.size, spec), rgb.size
+        ).astype(bool)
+        keras_map = to_image_size(
+            logits.argmax(axis=-1).astype(np.uint8), place(rgb.size, spec), rgb.size
+        )
+        for variant, pipe in pipes.items():
             device = pipe.segment(image_path.read_bytes()).label_map
-            same += int((keras_map == device).sum())
-            total += device.size
-        assert same / total >= threshold, (variant, same / total)
+            agree = keras_map == device
+            same[variant] += int(agree.sum() if variant == "float32" else agree[sure].sum())
+        confident += int(sure.sum())
+        total += sure.size
+    assert same["float32"] / total >= 0.999
+    assert confident / total >= 0.05  # enough sure pixels for the INT8 check to mean something
+    assert same["int8"] / confident >= 0.98
 
 
 def test_evaluate_command_through_the_pipeline(
