@@ -223,7 +223,10 @@ WHY_MISSED = {
     "kernel table below; XNNPACK's latest-features flag changes nothing). TFLite's built-in "
     "kernels do show the INT8 gain (0.70-0.80) but are 2.4-3.2x slower than XNNPACK in absolute "
     "terms, so the daemon keeps XNNPACK. INT8's advantage is expected on Arm (Raspberry Pi "
-    "NEON dot products) and on the Edge TPU: measure there",
+    "NEON dot products) and on the Edge TPU: measure there. The model table times each file in "
+    "its own process one after another, so its ratio moves with this shared VM's noise (0.86 "
+    "and 1.03 in two runs; the pruned-only INT8 twin of the default, same graph, ran 13 % "
+    "faster than it in the second): the round-robin kernel table is the fair comparison",
     "gzip(INT8 sparse)": "pruning alone to ~60 % zero weights leaves gzip near 4.6 bits per "
     "weight (~0.14 of float32): these rows are pruned-only models. The default adds "
     "sparsity-preserving clustering (12 shared values per kernel) to get under 0.10 at the "

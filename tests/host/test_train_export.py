@@ -254,15 +254,19 @@ def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     raw["clustering"] = {"enabled": True, "clusters": 4}
     clustered_cfg = ExperimentConfig.model_validate(raw)
     model = load_model(train(clustered_cfg, tmp_path / "run", verbose=0))
-    for before, after in zip(pruned, conv_kernels(model), strict=True):
+    clustered = conv_kernels(model)
+    for before, after in zip(pruned, clustered, strict=True):
         assert not after[before == 0].any()  # every pruned weight stays zero
-        assert (after == 0).mean() == pytest.approx((before == 0).mean(), abs=0.02)
         assert len(np.unique(after[after != 0])) <= 4
+    # a centroid may land on 0 in these tiny kernels (a few more zeros), never many more
+    zeros_after = sum(int((k == 0).sum()) for k in clustered) / sum(k.size for k in clustered)
+    assert 0.59 <= zeros_after <= 0.65
     (int8,) = export_bundles(
         clustered_cfg, model, tmp_path, variants=["int8"], calibration=4, evaluate_on_val=False
     )
     graph = read_graph(int8)
-    assert graph.zero_weight_fraction == pytest.approx(0.6, abs=0.02)
+    # INT8 keeps every zero (and may round a tiny centroid to zero)
+    assert zeros_after - 1e-6 <= (graph.zero_weight_fraction or 0.0) <= zeros_after + 0.02
     for tensor, values in graph.kernel_tensors():
         per_channel = values.reshape(values.shape[0], -1)
         # per-channel INT8 scales map each channel's 4 centroids (and 0) to <= 5 integers
