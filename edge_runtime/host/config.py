@@ -124,8 +124,8 @@ class PruningConfig(_Strict):
 class ClusteringConfig(_Strict):
     """Sparsity-preserving weight clustering (``tfmot.clustering``), the stage after pruning
     in TFMOT's collaborative optimisation: every conv kernel keeps its zeros and shares
-    ``clusters`` values, so the INT8 file's non-zero weights carry ~4 bits instead of ~7 and
-    gzip shrinks it further. Fine-tunes a trained, pruned model (``train.init_from``)."""
+    ``clusters`` values, so the INT8 file's weights have far fewer distinct values and gzip
+    shrinks it further. Fine-tunes a trained, pruned model (``train.init_from``)."""
 
     enabled: bool = False
     clusters: int = Field(16, ge=2, le=256)
