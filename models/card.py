@@ -9,10 +9,10 @@ Takes bundle prefixes (``models/unet_camvid`` → ``_float32``, ``_dynamic``, ``
 
 from __future__ import annotations
 
-import gzip
 import sys
 from pathlib import Path
 
+from edge_runtime.bench.model_bench import gzip_bytes
 from edge_runtime.bundle import locate_model
 
 
@@ -28,7 +28,7 @@ def summary(prefixes: list[str]) -> None:
         assert mf is not None and mi is not None
         a = (mf.metrics or {})["val"]["mean_iou"]
         b = (mi.metrics or {})["val"]["mean_iou"]
-        gz = len(gzip.compress(i8.read_bytes(), 9, mtime=0))
+        gz = gzip_bytes(i8.read_bytes())
         print(
             f"| {Path(prefix).name} | {mi.params:,} | {(mi.macs or 0) / 1e9:.2f} | "
             f"{mi.sparsity:.1%} | {f32.stat().st_size / 1e6:.2f} MB | "
@@ -54,7 +54,7 @@ def main() -> None:
             val = (m.metrics or {}).get("val", {})
             rows.append(
                 f"| {variant} | {len(data) / 1e6:.2f} MB | "
-                f"{len(gzip.compress(data, 9, mtime=0)) / 1e6:.2f} MB | {m.params:,} | "
+                f"{gzip_bytes(data) / 1e6:.2f} MB | {m.params:,} | "
                 f"{(m.macs or 0) / 1e9:.2f} G | {m.sparsity:.1%} | "
                 f"{val.get('mean_iou', float('nan')):.4f} | "
                 f"{val.get('pixel_accuracy', float('nan')):.4f} |"

@@ -61,3 +61,14 @@ def expected_bars(height: int, width: int) -> np.ndarray:
     for k in range(4):
         ids[:, k * width // 4 : (k + 1) * width // 4] = k
     return ids
+
+
+def most_values_per_channel(model: Path) -> dict[str, int]:
+    """For each conv kernel of a .tflite: the most distinct integers any output channel holds
+    (a clustered model keeps <= clusters + 1 per channel through per-channel INT8 scales)."""
+    from edge_runtime.tflite_graph import read_graph
+
+    return {
+        tensor.name: max(len(np.unique(c)) for c in values.reshape(values.shape[0], -1))
+        for tensor, values in read_graph(model).kernel_tensors()
+    }

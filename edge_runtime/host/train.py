@@ -241,6 +241,8 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     tf.keras.utils.set_random_seed(cfg.train.seed)
+    if cfg.train.deterministic:
+        tf.config.experimental.enable_op_determinism()
     d = cfg.data
     train_pairs = split_pairs(d, "train")
     val_pairs = split_pairs(d, "val")

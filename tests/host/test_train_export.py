@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import most_values_per_channel
 from PIL import Image
 
 from edge_runtime.edgetpu_compat import check_model
@@ -178,9 +179,10 @@ def test_tflite_through_the_pipeline_agrees_with_keras(
             same[variant] += int(agree.sum() if variant == "float32" else agree[sure].sum())
         confident += int(sure.sum())
         total += sure.size
-    assert same["float32"] / total >= 0.999
-    assert confident / total >= 0.05  # enough sure pixels for the INT8 check to mean something
-    assert same["int8"] / confident >= 0.98
+    shares = (same["float32"] / total, confident / total, same["int8"] / max(confident, 1))
+    assert shares[0] >= 0.999, shares
+    assert shares[1] >= 0.05, shares  # enough sure pixels for the INT8 check to mean something
+    assert shares[2] >= 0.98, shares
 
 
 def test_evaluate_command_through_the_pipeline(
@@ -267,7 +269,6 @@ def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     graph = read_graph(int8)
     # INT8 keeps every zero (and may round a tiny centroid to zero)
     assert zeros_after - 1e-6 <= (graph.zero_weight_fraction or 0.0) <= zeros_after + 0.02
-    for tensor, values in graph.kernel_tensors():
-        per_channel = values.reshape(values.shape[0], -1)
-        # per-channel INT8 scales map each channel's 4 centroids (and 0) to <= 5 integers
-        assert max(len(np.unique(c)) for c in per_channel) <= 5, tensor.name
+    # per-channel INT8 scales map each channel's 4 centroids (and 0) to <= 5 integers
+    most = most_values_per_channel(int8)
+    assert most and max(most.values()) <= 5, most
