@@ -29,8 +29,10 @@ import yaml
 from int8_kernels import measure, ratio_table
 from PIL import Image
 
+from edge_runtime.defaults import data_root
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("EDGE_RUNTIME_DATA", ROOT.parent / "shared" / "data"))
+DATA = data_root()
 
 
 def machine_slug() -> str:

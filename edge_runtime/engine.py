@@ -164,10 +164,11 @@ class Engine:
 
     def _open(self, path: Path, num_threads: int | None) -> Any:
         try:
-            interpreter = litert.make_interpreter(
-                str(path), num_threads=num_threads, delegates=self._delegates or None
-            )
-            interpreter.allocate_tensors()
+            with litert.quiet_native_info():
+                interpreter = litert.make_interpreter(
+                    str(path), num_threads=num_threads, delegates=self._delegates or None
+                )
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load {path.name}: {first}") from exc

@@ -7,6 +7,11 @@ from pathlib import Path
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
+def list_images(folder: Path) -> list[Path]:
+    """The images of one folder (by suffix, case-insensitive), sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
     """Every image with a same-stem ``.png`` mask, sorted by name.
 
@@ -17,11 +22,10 @@ def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
     if not masks.is_dir():
         raise FileNotFoundError(f"mask folder not found: {masks}")
     found = []
-    for image in sorted(images.iterdir()):
-        if image.suffix.lower() in IMAGE_SUFFIXES:
-            mask = masks / f"{image.stem}.png"
-            if mask.is_file():
-                found.append((image, mask))
+    for image in list_images(images):
+        mask = masks / f"{image.stem}.png"
+        if mask.is_file():
+            found.append((image, mask))
     if not found:
         raise ValueError(f"no image/mask pairs in {images} and {masks}")
     return found

@@ -9,6 +9,8 @@ pattern), so memory stays flat whatever the camera and the clients do.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import threading
 import time
 from collections import deque
@@ -22,6 +24,15 @@ from edge_runtime.encode import blend, encode_jpeg
 from edge_runtime.errors import ImageError
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.sources.base import Frame, FrameSource
+
+log = logging.getLogger("edge_runtime")
+WARN_EVERY_S = 60.0
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``rtsp://admin:secret@cam/`` → ``rtsp://***@cam/``: what logs and pages may show."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 class LatestFrame:
@@ -66,10 +77,17 @@ class StreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._event: asyncio.Event | None = None
         self.clients = 0
+        self.closed = False  # set at shutdown: every stream ends at once
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._event = asyncio.Event()
+
+    def close(self) -> None:
+        """End every stream now (the server waits for open connections before it stops)."""
+        self.closed = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake)
 
     def publish(self, jpeg: bytes, summary: dict[str, object]) -> None:
         with self._lock:
@@ -86,7 +104,7 @@ class StreamHub:
     async def next_frame(self, after: int, timeout: float) -> StreamFrame | None:
         """The first frame with ``seq > after``, or None after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while True:
+        while not self.closed:
             latest = self.latest
             if latest is not None and latest.seq > after:
                 return latest
@@ -98,6 +116,7 @@ class StreamHub:
                 await asyncio.wait_for(event.wait(), remaining)
             except asyncio.TimeoutError:
                 return None
+        return None
 
 
 @dataclass
@@ -157,6 +176,8 @@ class FrameLoop:
         self._uploads = threading.Condition()  # the loop waits here while uploads are queued
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._down_since: float | None = None
+        self._last_warning = 0.0
 
     @property
     def skipped(self) -> int:
@@ -198,7 +219,7 @@ class FrameLoop:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.retry_max_s)
                 continue
-            self.stats.state, self.stats.last_error = "running", None
+            self._recovered()
             delay = self.retry_initial_s
             try:
                 self._read_until_failure()
@@ -221,8 +242,28 @@ class FrameLoop:
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def _failed(self, exc: Exception) -> None:
-        self.stats.state, self.stats.last_error = "reconnecting", str(exc)
+        self.stats.state, self.stats.last_error = "reconnecting", redact(str(exc))
         self.stats.reconnects += 1
+        now = time.monotonic()
+        # One WARNING when the source goes down, then at most one a minute while it stays
+        # down (a camera unplugged overnight must not fill the journal).
+        if self._down_since is None or now - self._last_warning >= WARN_EVERY_S:
+            log.warning(
+                "camera %s is down (%s); retrying", redact(self.source.name), self.stats.last_error
+            )
+            self._last_warning = now
+        if self._down_since is None:
+            self._down_since = now
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            log.info(
+                "camera %s is back after %.1f s",
+                redact(self.source.name),
+                time.monotonic() - self._down_since,
+            )
+        self._down_since = None
+        self.stats.state, self.stats.last_error = "running", None
 
     def _infer(self) -> None:
         while not self._stop.is_set():

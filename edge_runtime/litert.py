@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 try:
@@ -35,6 +40,35 @@ def runtime_version() -> str | None:
     return None
 
 
+# LiteRT's C++ logger writes this to stderr in every process that builds an interpreter,
+# and no setting turns it off; it tells users nothing (XNNPACK is the default CPU path).
+NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
+
+
+@contextlib.contextmanager
+def quiet_native_info() -> Iterator[None]:
+    """Capture the native stderr (fd 2) while an interpreter is built; pass every line on
+    except the known INFO noise, so real errors and warnings still show."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # stderr replaced (pytest capture, IDEs)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line.strip() and line.strip() not in NOISE:
+                    print(line, file=sys.stderr)
+
+
 def make_interpreter(
     model_path: str, *, num_threads: int | None = None, delegates: list[Any] | None = None
 ) -> Any:
@@ -47,4 +81,11 @@ def make_interpreter(
     )
 
 
-__all__ = ["RUNTIME", "Interpreter", "load_delegate", "make_interpreter", "runtime_version"]
+__all__ = [
+    "RUNTIME",
+    "Interpreter",
+    "load_delegate",
+    "make_interpreter",
+    "quiet_native_info",
+    "runtime_version",
+]

@@ -12,6 +12,7 @@ number measured anywhere is what the device does.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +44,8 @@ from edge_runtime.postprocess import (
     to_image_size,
 )
 from edge_runtime.preprocess import InputWriter, place, resize_to
+
+log = logging.getLogger("edge_runtime")
 
 ImageInput = bytes | Image.Image | np.ndarray
 
@@ -139,6 +142,22 @@ def resolve_spec(
             )
         spec_in = manifest.input
         labels, palette = list(manifest.labels), list(manifest.palette)
+        if labels_file is not None:
+            log.warning(
+                "--labels %s ignored: the manifest of %s names its %d classes "
+                "(labels apply to bare .tflite files only)",
+                labels_file,
+                manifest.name,
+                len(labels),
+            )
+        for what, value, recorded in (("mean", mean, spec_in.mean), ("std", std, spec_in.std)):
+            if value is not None and tuple(value) != tuple(recorded):
+                log.warning(
+                    "--%s %s overrides the manifest's %s (the model was trained with it)",
+                    what,
+                    ",".join(f"{v:g}" for v in value),
+                    ",".join(f"{v:g}" for v in recorded),
+                )
         kind: OutputKind = manifest.output.kind
         ignore, name = manifest.ignore_index, manifest.name
     else:

@@ -155,12 +155,13 @@ class Settings(BaseSettings):
                 if not name:
                     lines.append(str(err["msg"]).removeprefix("Value error, "))
                     continue
+                top = str(err["loc"][0])  # mean.2 comes from wherever mean came from
                 origin = (
                     "flag"
-                    if name in given
+                    if top in given
                     else "config file"
-                    if name in data
-                    else f"EDGE_RUNTIME_{name.upper()}"
+                    if top in data
+                    else f"EDGE_RUNTIME_{top.upper()}"
                 )
                 lines.append(f"{name} ({origin}): {err['msg']}")
             raise SettingsError("invalid settings: " + "; ".join(lines)) from exc

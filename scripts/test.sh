@@ -4,15 +4,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-# The shared data lives beside the project (../shared/data). A clone made elsewhere (CI
-# clones into a temporary folder) uses the one beside the repository it was cloned from.
+# Data: $EDGE_RUNTIME_DATA, else the full data in ../shared/data beside the project, else
+# (a developer's clone in a temporary folder) the one beside the repository it was cloned
+# from, else the few sample files committed in samples/. Said first, before anything slow.
 if [ -z "${EDGE_RUNTIME_DATA:-}" ] && [ ! -d ../shared/data ]; then
     origin=$(git config --get remote.origin.url 2>/dev/null || true)
     if [ -n "$origin" ] && [ -d "$origin/../shared/data" ]; then
         EDGE_RUNTIME_DATA=$(cd "$origin/../shared/data" && pwd)
         export EDGE_RUNTIME_DATA
-        echo "test.sh: shared data from $EDGE_RUNTIME_DATA (beside $origin)"
     fi
+fi
+if [ -n "${EDGE_RUNTIME_DATA:-}" ]; then
+    echo "test.sh: data: $EDGE_RUNTIME_DATA (EDGE_RUNTIME_DATA)"
+elif [ -d ../shared/data ]; then
+    echo "test.sh: data: $(cd ../shared/data && pwd) (full data beside the project)"
+else
+    echo "test.sh: data: samples/ (the repository's sample files; no ../shared/data here)"
 fi
 # Debian tools the tests use: chromium (a real browser for the web page; never a
 # downloaded build) and systemd-analyze (offline security score of the unit).
@@ -25,7 +32,7 @@ if [ -n "$NEED" ] && command -v apt-get >/dev/null 2>&1; then
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[host,camera,dev]"
+.venv/bin/python -m pip install -q -e ".[host,camera,bench,dev]"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,21 +14,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import zoo`
 import zoo  # noqa: E402
 from zoo import colour_bars  # noqa: E402, F401  (re-exported for the tests)
 
+from edge_runtime.defaults import SAMPLES, data_root, describe_data  # noqa: E402
+
 # The stage names every timing report must carry (JSON, Server-Timing, edge-bench).
 STAGES = {"decode", "preprocess", "invoke", "postprocess", "encode", "total"}
 
 
-def data_root() -> Path:
-    """``EDGE_RUNTIME_DATA`` or ``../shared/data`` beside the project root."""
-    return Path(os.environ.get("EDGE_RUNTIME_DATA", ROOT.parent / "shared" / "data"))
+def pytest_report_header() -> str:
+    return describe_data(data_root())
 
 
 @pytest.fixture(scope="session")
 def data() -> Path:
+    """The full data when it is there, else the repository's samples (never a skip)."""
     root = data_root()
     if not (root / "camvid" / "val").is_dir():
-        pytest.fail(f"shared data not found at {root}: set EDGE_RUNTIME_DATA to its folder")
+        pytest.fail(f"no CamVid frames under {root}: EDGE_RUNTIME_DATA must name a data folder")
     return root
+
+
+@pytest.fixture(scope="session")
+def full_data(data: Path) -> bool:
+    """Whether the tests run on the whole data sets (what CI has) or on the samples."""
+    return data.resolve() != SAMPLES
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +55,9 @@ def zoo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_model() -> Path:
-    from edge_runtime.defaults import DEFAULT_MODEL_FILE
+    from edge_runtime.defaults import DEFAULT_MODEL_FILE, PACKAGE_MODELS
 
-    path = ROOT / "models" / DEFAULT_MODEL_FILE
+    path = PACKAGE_MODELS / DEFAULT_MODEL_FILE
     if not path.exists():
         pytest.fail(f"the shipped default model is missing: {path}")
     return path

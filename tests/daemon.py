@@ -82,3 +82,26 @@ def start_slow_daemon(
     inference for warm-up, overload and frame-skipping to be observable."""
     model = str(zoo_dir / "deeplab_uint8_argmax.tflite")
     return start_daemon(tmp_path, "--model", model, "--threads", "1", *args, env=env)
+
+
+HOOKS = Path(__file__).resolve().parent / "hooks"
+
+
+def start_gated_daemon(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[Daemon, Path]:
+    """A daemon whose every invoke waits on a named pipe (tests/hooks/sitecustomize.py):
+    write ``once`` to it to let one invoke run, ``all`` for every later one. Tests hold an
+    inference for exactly as long as they need, on any CPU."""
+    gate = tmp_path / "invoke.gate"
+    os.mkfifo(gate)
+    hooks = {"PYTHONPATH": str(HOOKS), "EDGE_TEST_INVOKE_GATE": str(gate)}
+    return start_daemon(tmp_path, *args, env={**hooks, **(env or {})}), gate
+
+
+def wait_for_log(daemon: Daemon, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in daemon.log.read_text():
+        if time.monotonic() > deadline or daemon.proc.poll() is not None:
+            raise AssertionError(f"{text!r} never logged:\n{daemon.log.read_text()}")
+        time.sleep(0.05)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import zoo
 from conftest import colour_bars
 
@@ -112,6 +113,23 @@ def test_source_specs():
         assert "unknown source 'floppy:0'" in str(exc)
     else:
         raise AssertionError("no error")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("../nowhere/camvid/val", "no such folder: ../nowhere/camvid/val"),
+        ("/no/such/dir", "no such folder: /no/such/dir"),
+        ("clips/missing.mp4", "no such file: clips/missing.mp4"),
+    ],
+)
+def test_a_missing_path_is_named_as_missing(spec: str, message: str):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        make_source(spec)
+
+
+def test_a_single_image_file_is_a_source(camvid_val: list[Path]):
+    assert isinstance(make_source(str(camvid_val[0])), ImageFolderSource)
 
 
 def test_missing_camera_libraries_say_how_to_install():

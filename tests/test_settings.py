@@ -54,3 +54,26 @@ def test_unreadable_and_invalid_files(tmp_path: Path):
 def test_the_shipped_example_config_is_valid():
     s = Settings.load(ROOT / "systemd" / "edge-runtime.yaml")
     assert s.source == "picamera2" and s.delegate == "auto" and s.port == 8080
+
+
+def test_nested_value_errors_name_where_the_setting_came_from(tmp_path: Path):
+    config = tmp_path / "c.yaml"
+    config.write_text("mean: [127.5, 127.5]\n")  # one channel short
+    with pytest.raises(SettingsError, match=r"mean\.2 \(config file\)"):
+        Settings.load(config)
+    with pytest.raises(SettingsError, match=r"std\.2 \(flag\)"):
+        Settings.load(std=[1.0, 2.0])
+
+
+def test_delegate_from_yaml_and_environment_is_not_overridden_by_the_flag_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from edge_runtime.cli.main import build_parser
+
+    args = build_parser().parse_args(["serve"])  # no --delegate typed
+    flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
+    config = tmp_path / "c.yaml"
+    config.write_text("delegate: cpu\n")
+    assert Settings.load(config, **flags).delegate == "cpu"
+    monkeypatch.setenv("EDGE_RUNTIME_DELEGATE", "edgetpu")
+    assert Settings.load(None, **flags).delegate == "edgetpu"

@@ -50,22 +50,16 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         description="Semantic segmentation on the edge: upload an image, or watch the camera.",
+        docs_url=None,  # served below from an installed package: FastAPI's uses a CDN
+        redoc_url=None,
     )
+    _offline_docs(app)
     app.state.runtime = runtime
     st = runtime.settings
     app.state.admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s)
     errors.install(app)
     for r in (segment.router, models.router, health.router, stream.router, page.router):
         app.include_router(r)
-
-    @app.on_event("startup")
-    async def _sighup() -> None:
-        # SIGHUP reloads the model, as daemons do; off the event loop (loading takes time).
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(
-                signal.SIGHUP, lambda: loop.create_task(_reload_quietly(runtime))
-            )
 
     @app.middleware("http")
     async def count(
@@ -79,6 +73,27 @@ def create_app(runtime: Runtime) -> FastAPI:
         return response
 
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with its JavaScript and CSS from the ``swagger-ui-bundle``
+    package: a device on a network without internet still gets a working page."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/static", StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="edge-runtime API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
 
 
 async def _systemd(runtime: Runtime) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_runtime.api.metrics import Metrics
-from edge_runtime.frames import FrameLoop, StreamHub
+from edge_runtime.frames import FrameLoop, StreamHub, redact
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources import make_source
@@ -134,12 +134,21 @@ class Runtime:
             log.info("reloaded: %s (was %s)", fresh.spec.name, old.spec.name)
             return fresh
 
+    def status(self) -> tuple[str, str | None]:
+        """``ready`` · ``degraded`` (serving uploads, but the camera is down: why) ·
+        ``not_ready`` (why)."""
+        if not self.ready:
+            return "not_ready", self.not_ready_reason
+        if self.frames is not None and self.frames.stats.state == "reconnecting":
+            return "degraded", f"camera down: {self.frames.stats.last_error}"
+        return "ready", None
+
     def camera_state(self) -> dict[str, object] | None:
         if self.frames is None:
             return None
         s = self.frames.stats
         return {
-            "source": s.name,
+            "source": redact(s.name),
             "state": s.state,
             "last_error": s.last_error,
             "captured": s.captured,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 SCHEMA = "edge-bench/1"
 
@@ -110,18 +111,42 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_table(report: dict[str, Any]) -> None:
+def print_table(report: dict[str, Any], file: TextIO | None = None) -> None:
+    """A table when it fits the terminal; otherwise (narrow terminal, or piped) one block
+    per model and thread count, a figure per line, readable at any width."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="edge-bench", header_style="bold")
+    console = Console(file=file)
     data = rows(report)
     cols = list(TERMINAL_COLUMNS)
-    for c in cols:
-        table.add_column(c, justify="left" if c == "model" else "right")
+    widths = [max([len(c)] + [len(r.get(c, "")) for r in data]) for c in cols]
+    needed = sum(widths) + 3 * len(cols) + 1  # rich's borders and padding
+    if console.is_terminal and needed <= console.width:
+        table = Table(title="edge-bench", header_style="bold")
+        for c in cols:
+            table.add_column(c, justify="left" if c == "model" else "right")
+        for r in data:
+            table.add_row(*(r.get(c, "") for c in cols))
+        console.print(table)
+        return
+    key_width = max(len(c) for c in cols[2:])
+    out = file or sys.stdout
     for r in data:
-        table.add_row(*(r.get(c, "") for c in cols))
-    Console().print(table)
+        out.write(f"{r.get('model', '')} ({r.get('threads', '')} threads)\n")
+        for c in cols[2:]:
+            if r.get(c):
+                out.write(f"  {c:<{key_width}}  {r[c]}\n")
+    out.flush()
+
+
+PLOT_HINT = "--plot needs matplotlib: pip install -e '.[bench]' in the repository"
+
+
+def plot_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def plot(report: dict[str, Any], out: Path) -> list[Path]:
@@ -132,7 +157,7 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError("--plot needs matplotlib: pip install matplotlib") from exc
+        raise ImportError(PLOT_HINT) from exc
     out.mkdir(parents=True, exist_ok=True)
     written = []
     labels, boxes = [], []
@@ -151,8 +176,12 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
                 }
             )
     if boxes:
-        fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(boxes)), 4), dpi=100)
+        fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(boxes)), 5), dpi=100)
         ax.bxp(boxes, showfliers=False)
+        # Long model names: slanted, right-aligned under their box, so neighbours never overlap.
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
         ax.set_ylabel("invoke latency, ms (min · p50 · p90 · p99)")
         ax.grid(axis="y", alpha=0.3)
         fig.tight_layout()
@@ -170,7 +199,13 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
                 s=max(20, m["size_bytes"] / 1e5),
                 alpha=0.6,
             )
-            ax.annotate(m["name"], (r["invoke_ms"]["p50"], m["accuracy"]["mean_iou"]), fontsize=8)
+            ax.annotate(
+                m["name"],
+                (r["invoke_ms"]["p50"], m["accuracy"]["mean_iou"]),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         ax.set_xlabel("invoke p50, ms")
         ax.set_ylabel("mIoU")
         ax.set_title("accuracy vs latency (marker area: file size)")

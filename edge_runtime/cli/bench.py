@@ -138,7 +138,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edge_runtime.bench.report import plot, print_table, to_json, to_markdown
+    from edge_runtime.bench.report import (
+        PLOT_HINT,
+        plot,
+        plot_available,
+        print_table,
+        to_json,
+        to_markdown,
+    )
     from edge_runtime.errors import EdgeRuntimeError
 
     args = build_parser().parse_args(argv)
@@ -147,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.plot and not args.out:
         error("edge-bench", "--plot needs --out DIR")
+        return 2
+    if args.plot and not plot_available():  # say so before a run of minutes, not after
+        error("edge-bench", PLOT_HINT)
         return 2
     if args.url:
         return _main_http(args)

@@ -37,7 +37,7 @@ def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) ->
         "--model",
         type=Path,
         help="a .tflite (with or without its .json manifest); "
-        "default: the shipped models/unet_camvid_int8.tflite or $EDGE_RUNTIME_MODEL",
+        "default: $EDGE_RUNTIME_MODEL, else the shipped default model",
     )
     g.add_argument("--labels", type=Path, help="labels file, one per line (bare .tflite only)")
     g.add_argument(
@@ -59,7 +59,8 @@ def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) ->
     g.add_argument(
         "--delegate",
         choices=["auto", "cpu", "edgetpu"],
-        default="auto",
+        # serve: None, so YAML and EDGE_RUNTIME_DELEGATE are not overridden by a default
+        default="auto" if defaults else None,
         help="auto: the Edge TPU when the model is compiled for it (default)",
     )
     g.add_argument("--edgetpu-device", help="usb, pci, usb:0, pci:1 ... (default: first found)")

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             "OpenCV",
             cv or None,
             "importable" if cv else "missing",
-            "USB / network cameras and video files: pip install 'edge-runtime[camera]'",
+            "USB / network cameras and video files: pip install -e '.[camera]' (in the repository)",
         )
     )
     try:

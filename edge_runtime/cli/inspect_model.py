@@ -58,6 +58,19 @@ def describe(path: Path) -> dict[str, Any]:
     }
 
 
+def _print_scores(split: str, scores: dict[str, Any]) -> None:
+    """``val: mIoU 54.7 %, pixel accuracy 82.7 % (17,155,529 pixels)`` then per-class IoU,
+    a few classes a line."""
+    head = [f"mIoU {scores['mean_iou']:.1%}"] if "mean_iou" in scores else []
+    if "pixel_accuracy" in scores:
+        head.append(f"pixel accuracy {scores['pixel_accuracy']:.1%}")
+    pixels = f" ({scores['pixels']:,} pixels)" if "pixels" in scores else ""
+    print(f"  {split}: {', '.join(head)}{pixels}")
+    per_class = [f"{k} {v:.1%}" for k, v in (scores.get("per_class_iou") or {}).items()]
+    for i in range(0, len(per_class), 4):
+        print(("    IoU " if i == 0 else "        ") + ", ".join(per_class[i : i + 4]))
+
+
 def run(args: argparse.Namespace) -> int:
     info = describe(args.model)
     if args.json:
@@ -83,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
             f"input {m['input']['width']}x{m['input']['height']} ({m['input']['resize']}), "
             f"output {m['output']['kind']}"
         )
-        if m.get("metrics"):
-            print(f"  metrics: {json.dumps(m['metrics'])[:300]}")
+        for split, scores in (m.get("metrics") or {}).items():
+            _print_scores(split, scores)
     else:
         print("  manifest: none (bare .tflite: labels/normalization from flags or defaults)")
     return 0

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from edge_runtime.cli.common import add_model_args, error, open_pipeline
 from edge_runtime.errors import ImageError
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+from edge_runtime.folders import list_images
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,20 +33,49 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def expand(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            yield from list_images(path)
         else:
             yield path
+
+
+def output_names(inputs: list[Path], suffix: str) -> dict[Path, str]:
+    """``<stem><suffix>`` per input; inputs sharing a stem (``x.jpg``, ``x.png``) keep
+    their own extension in the name (``x_jpg.png``, ``x_png.png``) so no result overwrites
+    another. Raises ``ValueError`` when names still collide (same file name in two folders).
+    """
+    stems: dict[str, int] = {}
+    for path in inputs:
+        stems[path.stem] = stems.get(path.stem, 0) + 1
+    names = {
+        path: (
+            f"{path.stem}_{path.suffix.lstrip('.').lower()}{suffix}"
+            if stems[path.stem] > 1
+            else f"{path.stem}{suffix}"
+        )
+        for path in inputs
+    }
+    seen: dict[str, Path] = {}
+    for path, name in names.items():
+        if name in seen and seen[name] != path:
+            raise ValueError(
+                f"{seen[name]} and {path} would both be written to {name}: "
+                "segment them into separate --out folders"
+            )
+        seen[name] = path
+    return names
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.alpha <= 1.0:
         error("edge-runtime", f"--alpha must be between 0 and 1, got {args.alpha}")
         return 2
+    inputs = list(dict.fromkeys(expand(args.images)))
+    names = output_names(inputs, ".png" if args.format == "mask" else ".jpg")
     pipe = open_pipeline(args)
     failed = done = 0
     if args.format != "json":
         args.out.mkdir(parents=True, exist_ok=True)
-    for path in expand(args.images):
+    for path in inputs:
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -66,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             doc = {"image": str(path), **encoded.segmentation.summary()}
             print(json.dumps(doc), flush=True)
             continue
-        target = args.out / f"{path.stem}{'.png' if args.format == 'mask' else '.jpg'}"
+        target = args.out / names[path]
         target.write_bytes(encoded.data)
         top = ", ".join(f"{c.name} {c.fraction:.0%}" for c in seg.classes()[:3])
         t = encoded.segmentation.timings

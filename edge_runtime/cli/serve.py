@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import signal
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
-from edge_runtime.cli.common import add_model_args
+from edge_runtime.cli.common import add_model_args, error
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,19 +61,59 @@ def run(args: argparse.Namespace) -> int:
             "the API",
             settings.host,
         )
+    # Bind before loading the model: a taken port fails at once, in one line, and
+    # nothing (no "ready") is logged for a daemon that will never serve.
+    try:
+        sock = listen(settings.host, settings.port)
+    except PortInUseError as exc:
+        error("edge-runtime", exc)
+        return EXIT_PORT_IN_USE
     runtime = Runtime.open(settings)
     app = create_app(runtime)
     config = uvicorn.Config(
         app,
         host=settings.host,
-        port=settings.port,
+        port=sock.getsockname()[1],
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
         access_log=settings.log_level == "debug",
     )
-    server = _server_class()(config)
-    server.run()
+    server = _server_class()(config, on_exit=runtime.hub.close)
+    server.run(sockets=[sock])
     return 0 if server.started else 1
+
+
+EXIT_PORT_IN_USE = 3
+
+
+class PortInUseError(OSError):
+    pass
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for ``host:port`` (IPv4 or IPv6; port 0 picks a free one).
+
+    Raises ``PortInUseError``, or ``SettingsError`` when the address cannot be bound at all.
+    """
+    from edge_runtime.settings import SettingsError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise SettingsError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(f"port {port} is already in use") from exc
+        raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _server_class() -> type:
@@ -79,7 +122,16 @@ def _server_class() -> type:
     class Server(uvicorn.Server):
         """uvicorn re-raises SIGTERM after a graceful shutdown, so the process would die
         by the signal; a daemon that drained cleanly should exit 0 (systemd counts that
-        as a clean stop)."""
+        as a clean stop). ``on_exit`` runs at the signal: open streams end at once instead
+        of holding the graceful shutdown for its whole timeout."""
+
+        def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]):
+            super().__init__(config)
+            self._on_exit = on_exit
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            self._on_exit()
+            super().handle_exit(sig, frame)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:

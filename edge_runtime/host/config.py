@@ -9,14 +9,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge_runtime.bundle import InputSpec
+from edge_runtime.defaults import data_root
 from edge_runtime.settings import read_yaml_mapping
 
-DEFAULT_DATA_ROOT = Path("../shared/data")
+# Committed with the repository (Apache-2.0, 3.4 MB): training needs nothing beside a clone.
+DEFAULT_WEIGHTS_ROOT = Path(__file__).resolve().parents[2] / "models" / "pretrained"
 
 
-def data_root() -> Path:
-    """Where relative dataset paths point: ``EDGE_RUNTIME_DATA`` or ``../shared/data``."""
-    return Path(os.environ.get("EDGE_RUNTIME_DATA", str(DEFAULT_DATA_ROOT)))
+def weights_root() -> Path:
+    """Where relative pretrained-weight paths point: ``EDGE_RUNTIME_WEIGHTS``, else the
+    repository's ``models/pretrained``."""
+    return Path(os.environ.get("EDGE_RUNTIME_WEIGHTS", str(DEFAULT_WEIGHTS_ROOT)))
 
 
 class _Strict(BaseModel):
@@ -24,12 +27,32 @@ class _Strict(BaseModel):
 
 
 class ModelConfig(_Strict):
+    """``backbone: seed`` is the seed's own encoder (the plain U-Net's conv blocks, ResNet50
+    for FCN-32s), trained from scratch; ``mobilenet_v2`` is the ImageNet MobileNetV2 read
+    from ``pretrained`` (relative to ``weights_root()``)."""
+
     arch: Literal["unet", "fcn32s"] = "unet"
+    backbone: Literal["seed", "mobilenet_v2"] = "seed"
+    pretrained: Path | None = None
     filters: int = Field(16, ge=1)
     depth: int = Field(4, ge=1, le=6)
     kernel_size: int = Field(3, ge=1)
     batch_norm: bool = True
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    decoder_filters: tuple[int, int, int, int] = (128, 64, 48, 32)
+
+    @model_validator(mode="after")
+    def _pretrained_needs_backbone(self) -> ModelConfig:
+        if self.pretrained is not None and self.backbone == "seed":
+            raise ValueError("model.pretrained needs backbone: mobilenet_v2")
+        return self
+
+    def pretrained_path(self) -> Path | None:
+        if self.pretrained is None:
+            return None
+        return (
+            self.pretrained if self.pretrained.is_absolute() else weights_root() / self.pretrained
+        )
 
 
 class DataConfig(_Strict):
@@ -146,6 +169,9 @@ class TrainConfig(_Strict):
     augment: AugmentConfig = AugmentConfig()
     steps_per_epoch: int | None = Field(None, ge=1)
     val_limit: int | None = Field(None, ge=1)
+    # Pretrained encoder: train only the rest for this many epochs first (a separate stage in
+    # RUN/frozen_encoder/), so the random decoder's first gradients do not wreck it.
+    freeze_encoder_epochs: int = Field(0, ge=0)
     # Start from a trained model of the same architecture (e.g. prune a 60 % model on to 80 %,
     # as TFMOT recommends, rather than training from scratch); relative to the working dir.
     init_from: Path | None = None
@@ -169,6 +195,11 @@ class ExperimentConfig(_Strict):
                 "clustering fine-tunes an already pruned model: set pruning.enabled: false "
                 "and train.init_from to the pruned run's best.keras"
             )
+        if self.train.freeze_encoder_epochs:
+            if self.model.backbone == "seed":
+                raise ValueError("train.freeze_encoder_epochs needs a pretrained backbone")
+            if self.train.freeze_encoder_epochs >= self.train.epochs:
+                raise ValueError("train.freeze_encoder_epochs must be fewer than train.epochs")
         if self.clustering.enabled and self.train.init_from is None:
             raise ValueError(
                 "clustering needs train.init_from (the trained, pruned model to cluster)"

@@ -72,3 +72,24 @@ def build_fcn32s(
     x = keras.layers.Conv2D(num_classes, 1, name="classifier")(x)
     outputs = keras.layers.UpSampling2D(32, interpolation="bilinear", name="upsample32")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def build_mobilenet_fcn32s(
+    input_height: int, input_width: int, num_classes: int, *, name: str = "fcn32s_mobilenet_v2"
+) -> keras.Model:
+    """FCN-32s on an ImageNet MobileNetV2 encoder: the classifier's own stride-32 features
+    (``Conv_1``, 1280 channels), a 1x1 classifier and a x32 bilinear upsampling — the same
+    head as :func:`build_fcn32s`, so U-Net vs FCN compares decoders on one backbone.
+
+    >>> build_mobilenet_fcn32s(64, 96, 11).output_shape
+    (None, 64, 96, 11)
+    """
+    from edge_runtime.host.mobilenet_v2 import mobilenet_v2_features
+
+    if input_height % 32 or input_width % 32:
+        raise ValueError(f"input {input_width}x{input_height} must be divisible by 32")
+    inputs = keras.Input((input_height, input_width, 3), name="image")
+    x = mobilenet_v2_features(inputs, top=True)[32]
+    x = keras.layers.Conv2D(num_classes, 1, name="classifier")(x)
+    outputs = keras.layers.UpSampling2D(32, interpolation="bilinear", name="upsample32")(x)
+    return keras.Model(inputs, outputs, name=name)

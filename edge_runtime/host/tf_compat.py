@@ -14,7 +14,8 @@ try:
     import tf_keras as keras
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise SystemExit(
-        f"the host companion needs the 'host' extra: pip install 'edge-runtime[host]' ({exc})"
+        "the host companion needs the 'host' extra: pip install -e '.[host]' in the "
+        f"repository ({exc})"
     ) from exc
 
 __all__ = ["keras", "tf", "tfmot"]

@@ -9,6 +9,7 @@ state), ``class_weights.json``, ``config.yaml`` and the per-epoch plots (``*.png
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,24 +35,40 @@ PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 
 
 def build_model(cfg: ExperimentConfig) -> keras.Model:
+    """The config's architecture; a pretrained backbone comes with its ImageNet weights."""
     n = len(cfg.data.labels)
-    if cfg.model.arch == "unet":
+    h, w, m = cfg.input.height, cfg.input.width, cfg.model
+    if m.backbone == "mobilenet_v2":
+        from edge_runtime.host.fcn import build_mobilenet_fcn32s
+        from edge_runtime.host.mobilenet_v2 import load_imagenet_weights
+        from edge_runtime.host.unet import build_mobilenet_unet
+
+        model = (
+            build_mobilenet_unet(h, w, n, decoder_filters=m.decoder_filters, name=cfg.name)
+            if m.arch == "unet"
+            else build_mobilenet_fcn32s(h, w, n, name=cfg.name)
+        )
+        weights = m.pretrained_path()
+        if weights is not None:
+            load_imagenet_weights(model, weights)
+        return model
+    if m.arch == "unet":
         from edge_runtime.host.unet import build_unet
 
         return build_unet(
-            cfg.input.height,
-            cfg.input.width,
+            h,
+            w,
             n,
-            filters=cfg.model.filters,
-            depth=cfg.model.depth,
-            kernel_size=cfg.model.kernel_size,
-            batch_norm=cfg.model.batch_norm,
-            dropout=cfg.model.dropout,
+            filters=m.filters,
+            depth=m.depth,
+            kernel_size=m.kernel_size,
+            batch_norm=m.batch_norm,
+            dropout=m.dropout,
             name=cfg.name,
         )
     from edge_runtime.host.fcn import build_fcn32s
 
-    return build_fcn32s(cfg.input.height, cfg.input.width, n, name=cfg.name)
+    return build_fcn32s(h, w, n, name=cfg.name)
 
 
 def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: int) -> keras.Model:
@@ -237,9 +254,41 @@ def plot_history(csv_path: Path, out: Path) -> list[Path]:
 
 
 def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
-    """Train (resuming from ``out/backup`` when present); returns the best model's path."""
+    """Train (resuming from ``out/backup`` when present); returns the best model's path.
+
+    With ``train.freeze_encoder_epochs``, a first stage in ``out/frozen_encoder/`` trains
+    everything but the pretrained encoder for that many epochs (no pruning); the main stage
+    then starts from its last epoch with the encoder trainable, for the remaining epochs.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    frozen = cfg.train.freeze_encoder_epochs
+    if frozen and cfg.train.init_from is None:
+        stage = out / "frozen_encoder"
+        if not (stage / "final.keras").exists():
+            head = cfg.model_copy(
+                update={
+                    "train": cfg.train.model_copy(update={"epochs": frozen}),
+                    "pruning": cfg.pruning.model_copy(update={"enabled": False}),
+                }
+            )
+            _fit(head, stage, verbose=verbose, freeze_encoder=True)
+        cfg = cfg.model_copy(
+            update={
+                "train": cfg.train.model_copy(
+                    update={
+                        "epochs": cfg.train.epochs - frozen,
+                        "freeze_encoder_epochs": 0,
+                        "init_from": stage / "final.keras",
+                    }
+                )
+            }
+        )
+    return _fit(cfg, out, verbose=verbose)
+
+
+def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool = False) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     tf.keras.utils.set_random_seed(cfg.train.seed)
     if cfg.train.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -277,6 +326,12 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     model = build_model(cfg)
     if cfg.train.init_from is not None:
         init_weights(model, cfg.train.init_from)
+    if freeze_encoder:
+        from edge_runtime.host.mobilenet_v2 import is_encoder_layer
+
+        for layer in model.layers:
+            if is_encoder_layer(layer):
+                layer.trainable = False
     if cfg.pruning.enabled:
         model = prune_conv_layers(model, cfg, total)
     if cfg.clustering.enabled:
@@ -304,6 +359,13 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     best = out / "best.keras"
     if not best.exists():  # target sparsity never reached (very short runs): keep the last
         final.save(best)
+        zeros, total = zero_weights(final)
+        print(
+            f"warning: no epoch reached the target sparsity {cfg.target_sparsity:.1%} "
+            f"(last: {zeros / max(total, 1):.1%}); best.keras is the last epoch, below target",
+            file=sys.stderr,
+            flush=True,
+        )
     return best
 
 
@@ -314,6 +376,9 @@ def init_weights(model: keras.Model, path: Path) -> None:
             f"train.init_from: no model at {path} (train the config that writes it first)"
         )
     source = load_model(path)
+    # A frozen-encoder stage saves its encoder as non-trainable, and Keras lists trainable
+    # weights first: unfreeze so both models list their weights in the same order.
+    source.trainable = True
     shapes = [w.shape for w in source.get_weights()]
     if shapes != [w.shape for w in model.get_weights()]:
         raise ValueError(

@@ -69,3 +69,48 @@ def build_unet(
         x = _conv_block(x, filters * 2**level, kernel_size, batch_norm, f"dec{level}")
     outputs = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def build_mobilenet_unet(
+    input_height: int,
+    input_width: int,
+    num_classes: int,
+    *,
+    decoder_filters: tuple[int, ...] = (128, 64, 48, 32),
+    name: str = "unet_mobilenet_v2",
+) -> keras.Model:
+    """U-Net on an ImageNet MobileNetV2 encoder (Coral's U-Net-MobileNetV2 design): the
+    stride-32 features go up through one 3x3 transposed conv + BN + ReLU per level,
+    concatenated with the encoder's features at strides 16, 8, 4 and 2, and a last
+    transposed conv gives full-resolution logits.
+
+    The skips are each stride's block output (96, 32, 24, 16 channels), not the wide expand
+    activations Coral's tutorial takes (576, 192, 144, 96): at 480x352 those would add about
+    a billion MACs to the decoder for features one 1x1 conv away from these.
+    Load the encoder's weights with ``mobilenet_v2.load_imagenet_weights``.
+
+    >>> build_mobilenet_unet(64, 96, 11).output_shape
+    (None, 64, 96, 11)
+
+    Raises ``ValueError`` when the input is not divisible by 32.
+    """
+    from edge_runtime.host.mobilenet_v2 import mobilenet_v2_features
+
+    if input_height % 32 or input_width % 32:
+        raise ValueError(f"input {input_width}x{input_height} must be divisible by 32")
+    if len(decoder_filters) != 4:
+        raise ValueError(f"decoder_filters needs 4 widths (strides 16..2), got {decoder_filters}")
+    inputs = keras.Input((input_height, input_width, 3), name="image")
+    features = mobilenet_v2_features(inputs)
+    x = features[32]
+    for filters, stride in zip(decoder_filters, (16, 8, 4, 2), strict=True):
+        x = keras.layers.Conv2DTranspose(
+            filters, 3, strides=2, padding="same", use_bias=False, name=f"up{stride}"
+        )(x)
+        x = keras.layers.BatchNormalization(name=f"up{stride}_bn")(x)
+        x = keras.layers.ReLU(name=f"up{stride}_relu")(x)
+        x = keras.layers.Concatenate(name=f"cat{stride}")([x, features[stride]])
+    outputs = keras.layers.Conv2DTranspose(
+        num_classes, 3, strides=2, padding="same", name="logits"
+    )(x)
+    return keras.Model(inputs, outputs, name=name)

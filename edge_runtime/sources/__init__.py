@@ -31,11 +31,22 @@ def make_source(
         return OpenCVSource(spec)
     if re.match(r"(rtsp|rtsps|http|https)://", spec):
         return OpenCVSource(spec)
+    from edge_runtime.folders import IMAGE_SUFFIXES
+
     path = Path(spec)
-    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in VIDEO_SUFFIXES:
         return OpenCVSource(spec, loop=True)
-    if path.is_dir() or any(c in spec for c in "*?["):
+    if (
+        path.is_dir()
+        or any(c in spec for c in "*?[")
+        or (path.is_file() and suffix in IMAGE_SUFFIXES)
+    ):
         return ImageFolderSource(spec, fps=fps or 10.0)
+    if suffix in VIDEO_SUFFIXES or suffix in IMAGE_SUFFIXES:
+        raise ValueError(f"no such file: {spec}")
+    if "/" in spec or spec.startswith("."):
+        raise ValueError(f"no such folder: {spec}")
     raise ValueError(
         f"unknown source {spec!r}: expected picamera2[:N], opencv:N, /dev/videoN, rtsp://…, "
         "http://…, a video file, an image folder or glob, or synthetic"

@@ -1,6 +1,6 @@
 """USB webcams (V4L2), network cameras (RTSP/HTTP) and video files, through OpenCV.
 
-OpenCV is optional (``pip install 'edge-runtime[camera]'``) and imported only here.
+OpenCV is optional (``pip install -e '.[camera]'`` in a clone) and imported only here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import numpy as np
 
 from edge_runtime.sources.base import SourceError
 
-HINT = "OpenCV is not installed: pip install 'edge-runtime[camera]' (opencv-python-headless)"
+HINT = (
+    "OpenCV is not installed: in the repository, pip install -e '.[camera]' "
+    "(or pip install opencv-python-headless)"
+)
 
 
 def _cv2() -> Any:

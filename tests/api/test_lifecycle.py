@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import io
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-import numpy as np
-from daemon import start_daemon, start_slow_daemon
+from daemon import start_daemon, start_gated_daemon, wait_for_log
 from PIL import Image
 
 
-def test_ready_only_after_warm_up(zoo_dir: Path, tmp_path: Path):
-    # 200 warm-up invokes of the 513x513 model: long enough to see the 503 first.
-    d = start_slow_daemon(tmp_path, zoo_dir, env={"EDGE_RUNTIME_WARMUP_RUNS": "200"})
+def test_ready_only_after_warm_up(bars_model: Path, tmp_path: Path):
+    # The warm-up invoke is held (tests/hooks) until the test has seen the 503s.
+    d, gate = start_gated_daemon(tmp_path, "--model", str(bars_model))
     try:
         d.wait("/healthz")
         with d.client() as c:
             early = c.get("/readyz")
             upload = c.post("/v1/segment", content=b"x", headers={"Content-Type": "image/png"})
         assert early.status_code == 503 and early.json()["reason"] == "warming up"
+        assert early.json()["status"] == "not_ready"
         assert early.headers["retry-after"] == "1"
         assert upload.status_code == 503 and upload.json()["error"] == "not_ready"
+        gate.write_bytes(b"all")
         assert d.wait("/readyz", 200, timeout=120).json()["ready"] is True
     finally:
         assert d.stop() == 0
@@ -55,24 +59,19 @@ def test_systemd_ready_and_watchdog(
 
 
 def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: Path):
-    d = start_daemon(
-        tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_MAX_UPLOAD_BYTES": str(64 << 20)}
+    d, gate = start_gated_daemon(
+        tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_WARMUP_RUNS": "0"}
     )
     d.wait("/readyz")
-    # A big incompressible PNG (36 MB): sending and decoding it keeps the request busy.
-    rng = np.random.default_rng(0)
     buf = io.BytesIO()
-    Image.fromarray(rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8)).save(
-        buf, "PNG", compress_level=0
-    )
-    body = buf.getvalue()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(buf, "PNG")
     result: dict[str, object] = {}
 
     def upload() -> None:
         try:
             r = httpx.post(
                 d.url + "/v1/segment?format=mask",
-                content=body,
+                content=buf.getvalue(),
                 headers={"Content-Type": "image/png"},
                 timeout=60,
             )
@@ -84,12 +83,14 @@ def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: P
 
     t = threading.Thread(target=upload)
     t.start()
-    time.sleep(0.3)  # the upload is in flight
-    code = d.stop()
+    with gate.open("wb") as release:  # opens once the invoke waits on it: in flight
+        d.proc.send_signal(signal.SIGTERM)
+        wait_for_log(d, "Shutting down")
+        release.write(b"all")
     t.join(60)
+    assert d.proc.wait(60) == 0
     assert result.get("status") == 200, result
-    assert result["size"] == (4000, 3000)
-    assert code == 0
+    assert result["size"] == (640, 480)
     assert "Finished server process" in d.log.read_text()
 
 
@@ -128,3 +129,53 @@ def test_serve_defaults_to_the_shipped_model(
         assert r.status_code == 200 and "Road" in names[:3]  # a street scene: mostly road
     finally:
         assert d.stop() == 0
+
+
+def test_a_taken_port_is_one_line_and_exit_3(bars_model: Path, tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "edge_runtime.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--model",
+                str(bars_model),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == f"edge-runtime: error: port {port} is already in use"
+    assert "ready:" not in proc.stdout + proc.stderr  # the model was never even loaded
+
+
+def test_sigterm_with_a_stream_viewer_open_exits_cleanly(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+):
+    d = start_daemon(tmp_path, "--model", str(bars_model), "--source", str(camvid_val[0].parent))
+    d.wait("/readyz")
+    with httpx.stream("GET", d.url + "/stream.mjpg", timeout=60) as r:
+        chunks = r.iter_bytes()
+        assert b"--frame" in next(chunks)  # a viewer is watching
+        d.proc.send_signal(signal.SIGTERM)
+        rest = b"".join(chunks)  # the server ends the stream instead of waiting on it
+    assert d.proc.wait(60) == 0
+    log = d.log.read_text()
+    assert "Traceback" not in log and "CancelledError" not in log
+    assert "Waiting for connections to close" not in log or "Finished server process" in log
+    assert isinstance(rest, bytes)
+
+
+def test_a_missing_source_folder_is_named(bars_model: Path, tmp_path: Path):
+    d = start_daemon(tmp_path, "--model", str(bars_model), "--source", "../shared/nowhere")
+    assert d.proc.wait(60) == 2
+    out = d.log.read_text()
+    assert "no such folder: ../shared/nowhere" in out and "Traceback" not in out

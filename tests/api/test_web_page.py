@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pytest
-from daemon import start_daemon
+from daemon import Daemon, start_daemon
 from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (scripts/test.sh installs it)"
-)
+def launch(pw: Any) -> Any:
+    assert CHROMIUM, "chromium is not installed (scripts/test.sh installs it)"
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+
+
 def test_page_shows_the_stream_and_the_legend(
     bars_model: Path, camvid_val: list[Path], tmp_path: Path
 ):
@@ -32,18 +45,7 @@ def test_page_shows_the_stream_and_the_legend(
     try:
         d.wait("/readyz")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
+            browser = launch(pw)
             page = browser.new_page(viewport={"width": 1100, "height": 480})
             page.goto(d.url + "/")
             # The MJPEG <img> has decoded at least one frame.
@@ -74,3 +76,29 @@ def test_page_shows_the_stream_and_the_legend(
         assert view.std() > 10  # the stream rendered a real, non-blank picture
     finally:
         assert d.stop() == 0
+
+
+def test_api_docs_render_offline(daemon: Daemon):
+    """Swagger UI's assets come from the installed swagger-ui-bundle package: with every
+    request that leaves the daemon refused, /docs still lists the operations."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+
+    def only_the_daemon(route: Any) -> None:
+        if route.request.url.startswith(daemon.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page()
+        page.route("**/*", only_the_daemon)
+        page.goto(daemon.url + "/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=20000)
+        paths = page.locator(".opblock-summary-path").all_text_contents()
+        browser.close()
+    assert "/v1/segment" in [p.replace("\u200b", "") for p in paths]
+    assert outside == []

@@ -113,3 +113,35 @@ def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert "--plot needs --out" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["m.tflite", "--threads", "0"])
+
+
+def test_piped_output_is_one_block_per_model_within_80_columns(report: tuple[dict, Path]):
+    import io
+
+    from edge_runtime.bench.report import TERMINAL_COLUMNS, print_table
+
+    doc, _ = report
+    out = io.StringIO()  # not a terminal: what `edge-bench ... | less` gets
+    print_table(doc, file=out)
+    lines = out.getvalue().splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), lines
+    headers = [line for line in lines if not line.startswith(" ")]
+    assert len(headers) == sum(len(m["runs"]) for m in doc["models"])  # model x threads
+    figures = [line.strip() for line in lines if line.startswith("  ")]
+    assert any(f.startswith("p50 ms ") for f in figures)
+    assert all(any(f.startswith(c + " ") for c in TERMINAL_COLUMNS[2:]) for f in figures)
+
+
+def test_plot_without_matplotlib_is_refused_before_the_run(
+    zoo_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
+    import edge_runtime.bench.report as report_module
+
+    monkeypatch.setattr(report_module, "plot_available", lambda: False)
+    model = str(zoo_dir / "float_io_int8_weights.tflite")
+    assert main([model, "--plot", "--out", str(tmp_path / "o"), "--runs", "5"]) == 2
+    assert "--plot needs matplotlib: pip install -e '.[bench]'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing ran

@@ -67,3 +67,20 @@ def test_doctor_reports_each_component():
     assert "apt install libedgetpu1-std" in proc.stdout
     assert proc.returncode in (0, 1)
     assert "Traceback" not in proc.stderr
+
+
+def test_inspect_prints_the_manifest_metrics_readably(default_model: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "edge_runtime.cli.main", "inspect", str(default_model)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = proc.stdout.splitlines()
+    val = next(line for line in lines if line.strip().startswith("val: mIoU"))
+    assert "pixel accuracy" in val and "{" not in proc.stdout
+    assert any(line.strip().startswith("IoU ") for line in lines)
+    assert all(len(line) <= 100 for line in lines)
+    # LiteRT's "Created TensorFlow Lite XNNPACK delegate" INFO line is not shown.
+    assert "XNNPACK" not in proc.stderr and proc.stderr.strip() == ""

@@ -164,3 +164,51 @@ def test_bad_mean_is_rejected_by_the_parser(bars_png: Path, capsys: pytest.Captu
         main(["segment", str(bars_png), "--mean", "1,2"])
     assert exit_info.value.code == 2
     assert "--mean must be one number or three" in capsys.readouterr().err
+
+
+def test_inputs_sharing_a_stem_keep_both_results(
+    zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    jpg = tmp_path / "bars.jpg"
+    with Image.open(bars_png) as im:
+        im.convert("RGB").save(jpg, quality=95)
+    out = tmp_path / "out"
+    model = str(zoo_dir / "unet_float_logits.tflite")
+    assert main(["segment", str(bars_png), str(jpg), "--model", model, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["bars_jpg.png", "bars_png.png"]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bars.png").write_bytes(bars_png.read_bytes())
+    assert main(["segment", str(bars_png), str(other / "bars.png"), "--model", model]) == 2
+    assert "would both be written to bars_png.png" in capsys.readouterr().err
+
+
+def test_labels_flag_for_a_model_with_a_manifest_warns(
+    default_model: Path, bars_png: Path, tmp_path: Path
+):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge_runtime.cli.main",
+            "segment",
+            str(bars_png),
+            "--model",
+            str(default_model),
+            "--labels",
+            str(labels),
+            "--mean",
+            "0",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"--labels {labels} ignored" in proc.stderr
+    assert "--mean 0,0,0 overrides the manifest's 127.5,127.5,127.5" in proc.stderr

@@ -34,7 +34,7 @@ def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path):
         }
     )
     pairs = split_pairs(d, "val")
-    assert len(pairs) == 79
+    assert len(pairs) == len(list((data / "coco/val2017").glob("*.jpg")))
     assert all(m.parent == tmp_path / "masks" / "val" for _, m in pairs)
 
 
@@ -58,6 +58,17 @@ def test_config_errors_are_specific(tmp_path: Path):
         ExperimentConfig.load(bad)
     bad.write_text(camvid + "clustering: {enabled: true, clusters: 1}\n")
     with pytest.raises(ValueError, match="clusters"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "model: {pretrained: w.tflite}\n")
+    with pytest.raises(ValueError, match="pretrained needs backbone: mobilenet_v2"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "train: {freeze_encoder_epochs: 2}\n")
+    with pytest.raises(ValueError, match="needs a pretrained backbone"):
+        ExperimentConfig.load(bad)
+    bad.write_text(
+        camvid + "model: {backbone: mobilenet_v2}\ntrain: {epochs: 2, freeze_encoder_epochs: 2}\n"
+    )
+    with pytest.raises(ValueError, match=r"fewer than train\.epochs"):
         ExperimentConfig.load(bad)
     bad.write_text("name: [unclosed\n")
     with pytest.raises(ValueError, match="not valid YAML"):

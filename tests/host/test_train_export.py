@@ -272,3 +272,52 @@ def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     # per-channel INT8 scales map each channel's 4 centroids (and 0) to <= 5 integers
     most = most_values_per_channel(int8)
     assert most and max(most.values()) <= 5, most
+
+
+def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path: Path):
+    from edge_runtime.host.config import weights_root
+    from edge_runtime.host.mobilenet_v2 import is_encoder_layer, read_tflite_weights
+    from edge_runtime.host.train import load_model, train
+
+    base = tiny_config(data).model_dump()
+    cfg = ExperimentConfig.model_validate(
+        {
+            **base,
+            "model": {
+                "backbone": "mobilenet_v2",
+                "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
+            },
+            "input": {"width": 64, "height": 64},
+            "train": {**base["train"], "epochs": 2, "freeze_encoder_epochs": 1, "val_limit": 2},
+        }
+    )
+    best = train(cfg, tmp_path, verbose=0)
+    imagenet = read_tflite_weights(weights_root() / "mobilenet_v2_1.0_224_quant.tflite")
+    frozen = load_model(tmp_path / "frozen_encoder" / "final.keras")
+    tuned = load_model(best)
+    encoder = [layer.name for layer in frozen.layers if is_encoder_layer(layer) and layer.weights]
+    assert len(encoder) == 51  # Conv, expanded_conv (2), 16 blocks x 3
+    for name in encoder:  # the first stage leaves every ImageNet weight as it was
+        scope = name.removeprefix("mnv2_")
+        np.testing.assert_array_equal(frozen.get_layer(name).get_weights()[0], imagenet[scope][0])
+    # ... and trains the decoder; the second stage fine-tunes the encoder and prunes it.
+    assert not np.array_equal(
+        frozen.get_layer("up16").get_weights()[0], tuned.get_layer("up16").get_weights()[0]
+    )
+    first = tuned.get_layer("mnv2_expanded_conv_16/project").get_weights()[0]
+    assert not np.array_equal(first, imagenet["expanded_conv_16/project"][0])
+    assert (first == 0).mean() == pytest.approx(0.6, abs=0.02)
+
+
+def test_a_run_below_its_target_sparsity_says_so(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from edge_runtime.host.train import train
+
+    cfg = tiny_config(data, epochs=1, steps_per_epoch=4, val_limit=1)
+    late = cfg.pruning.model_copy(update={"begin_fraction": 0.9, "end_fraction": 1.0})
+    best = train(cfg.model_copy(update={"pruning": late}), tmp_path, verbose=0)
+    assert best.exists()
+    err = capsys.readouterr().err
+    assert "warning: no epoch reached the target sparsity 60.0%" in err
+    assert "best.keras is the last epoch, below target" in err

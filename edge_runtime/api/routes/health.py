@@ -16,12 +16,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="200 once the model is loaded and warmed up, else 503")
+@router.get(
+    "/readyz",
+    summary="200 once the model is loaded and warmed up (status ready, or degraded while "
+    "the camera is down), else 503",
+)
 async def readyz(request: Request) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
+    status, reason = rt.status()
     body = {
         "ready": rt.ready,
-        "reason": rt.not_ready_reason or None,
+        "status": status,
+        "reason": reason,
         "model": rt.pipeline.spec.name,
         "camera": rt.camera_state(),
     }

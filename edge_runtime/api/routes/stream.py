@@ -33,7 +33,7 @@ async def stream(request: Request) -> StreamingResponse:
         hub.clients += 1
         seen = 0
         try:
-            while not await request.is_disconnected():
+            while not hub.closed and not await request.is_disconnected():
                 frame = await hub.next_frame(seen, timeout=1.0)
                 if frame is None:
                     continue

@@ -1,0 +1,83 @@
+"""The ImageNet MobileNetV2 import: the rebuilt float classifier agrees with the .tflite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge_runtime.host.config import weights_root
+from edge_runtime.host.fcn import build_mobilenet_fcn32s
+from edge_runtime.host.mobilenet_v2 import (
+    build_classifier,
+    is_encoder_layer,
+    load_imagenet_weights,
+    read_tflite_weights,
+)
+from edge_runtime.host.tf_compat import keras
+from edge_runtime.host.unet import build_mobilenet_unet
+from edge_runtime.litert import make_interpreter
+
+WEIGHTS = weights_root() / "mobilenet_v2_1.0_224_quant.tflite"
+
+
+def coco_photos(data: Path, n: int) -> list[Path]:
+    photos = sorted((data / "coco" / "val2017").glob("*.jpg"))[:n]
+    assert photos, f"no COCO photos under {data}"
+    return photos
+
+
+def test_rebuilt_classifier_agrees_with_the_tflite_on_real_photos(data: Path):
+    model = build_classifier()
+    assert load_imagenet_weights(model, WEIGHTS) == 53  # 36 conv + 17 depthwise
+    interpreter = make_interpreter(str(WEIGHTS))
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    photos = coco_photos(data, 50)
+    agree = 0
+    for path in photos:
+        with Image.open(path) as im:
+            pixels = np.asarray(im.convert("RGB").resize((224, 224), Image.Resampling.BILINEAR))
+        interpreter.set_tensor(inp["index"], pixels[None])
+        interpreter.invoke()
+        tflite_top1 = int(interpreter.get_tensor(out["index"])[0].argmax())
+        x = (pixels[None].astype(np.float32) - 127.5) / 127.5
+        keras_top1 = int(np.asarray(model(x, training=False))[0].argmax())
+        agree += tflite_top1 == keras_top1
+    assert agree >= 0.9 * len(photos), f"top-1 agrees on {agree} of {len(photos)} photos"
+
+
+def test_weights_are_dequantized_into_keras_layouts():
+    weights = read_tflite_weights(WEIGHTS)
+    kernel, bias = weights["Conv"]
+    assert kernel.shape == (3, 3, 3, 32) and bias.shape == (32,)
+    assert weights["expanded_conv_1/depthwise"][0].shape == (3, 3, 96, 1)
+    assert weights["Logits/Conv2d_1c_1x1"][0].shape == (1, 1, 1280, 1001)
+    assert all(k.dtype == np.float32 for k, _ in weights.values())
+
+
+def test_unet_and_fcn_on_the_encoder_share_its_weights():
+    unet = build_mobilenet_unet(64, 96, 11)
+    fcn = build_mobilenet_fcn32s(64, 96, 11)
+    assert unet.output_shape == fcn.output_shape == (None, 64, 96, 11)
+    assert load_imagenet_weights(unet, WEIGHTS) == 51  # no Conv_1: the U-Net stops at 320
+    assert load_imagenet_weights(fcn, WEIGHTS) == 52  # + Conv_1 (1280)
+    first = next(layer for layer in unet.layers if is_encoder_layer(layer))
+    np.testing.assert_array_equal(
+        first.get_weights()[0], fcn.get_layer(first.name).get_weights()[0]
+    )
+    # Skips at strides 2, 4, 8 and 16, each concatenated after a x2 transposed conv.
+    cats = [layer for layer in unet.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert [c.output_shape[1] for c in cats] == [4, 8, 16, 32]
+    with pytest.raises(ValueError, match="divisible by 32"):
+        build_mobilenet_unet(60, 96, 11)
+
+
+def test_missing_or_wrong_weights_are_named(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="no pretrained weights"):
+        read_tflite_weights(tmp_path / "nope.tflite")
+    small = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(8, 3, name="mnv2_Conv")])
+    with pytest.raises(ValueError, match="Conv has shapes"):
+        load_imagenet_weights(small, WEIGHTS)
