@@ -12,6 +12,8 @@ from PIL import Image
 PNG_COMPRESS_LEVEL = 1
 PNG_COMPRESS_TYPE = 3  # zlib Z_RLE
 JPEG_QUALITY = 85
+JPEG_MAX_SIDE = 65_500  # libjpeg refuses wider or taller images
+OVERLAY_MAX_PIXELS = 8_000_000
 
 
 def palette_bytes(palette: list[tuple[int, int, int]] | tuple[tuple[int, int, int], ...]) -> bytes:
@@ -46,3 +48,21 @@ def blend(image: Image.Image, label_image: Image.Image, alpha: float) -> Image.I
     if colour.size != image.size:
         colour = colour.resize(image.size, Image.Resampling.NEAREST)
     return Image.blend(image, colour, alpha)
+
+
+def overlay(
+    image: Image.Image,
+    label_image: Image.Image,
+    alpha: float,
+    max_pixels: int = OVERLAY_MAX_PIXELS,
+) -> Image.Image:
+    """:func:`blend`, at a reduced size when the image has more than ``max_pixels`` or a
+    side past JPEG's limit (a 1x100000 upload), keeping the aspect ratio. The mask itself
+    is never reduced: only this picture of it."""
+    w, h = image.size
+    scale = min(1.0, (max_pixels / (w * h)) ** 0.5, JPEG_MAX_SIDE / max(w, h))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+        label_image = label_image.resize(size, Image.Resampling.NEAREST)
+    return blend(image, label_image, alpha)

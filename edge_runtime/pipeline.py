@@ -30,7 +30,13 @@ from edge_runtime.bundle import (
     locate_model,
     read_labels,
 )
-from edge_runtime.encode import blend, encode_jpeg, encode_png, palette_bytes
+from edge_runtime.encode import (
+    OVERLAY_MAX_PIXELS,
+    encode_jpeg,
+    encode_png,
+    overlay,
+    palette_bytes,
+)
 from edge_runtime.engine import DelegateChoice, Engine, TensorInfo
 from edge_runtime.errors import ManifestError, ModelError
 from edge_runtime.imaging import DEFAULT_MAX_PIXELS, decode_image, image_from_array
@@ -396,8 +402,16 @@ class Pipeline:
             self.spec.name, picture, label_map, self.spec.labels, self.spec.palette_bytes, timings
         )
 
-    def encode(self, seg: Segmentation, fmt: Format, *, alpha: float = 0.5) -> Encoded:
-        """``mask``: 8-bit palette PNG (pixel = class id); ``overlay``: JPEG; ``json``: the
+    def encode(
+        self,
+        seg: Segmentation,
+        fmt: Format,
+        *,
+        alpha: float = 0.5,
+        max_overlay_pixels: int = OVERLAY_MAX_PIXELS,
+    ) -> Encoded:
+        """``mask``: 8-bit palette PNG (pixel = class id), always at the image's size;
+        ``overlay``: JPEG, reduced to ``max_overlay_pixels`` when larger; ``json``: the
         summary as UTF-8 JSON. The encode time is added to the timings."""
         import json
 
@@ -405,7 +419,8 @@ class Pipeline:
         if fmt == "mask":
             data, ctype = encode_png(seg.label_image), "image/png"
         elif fmt == "overlay":
-            data, ctype = encode_jpeg(blend(seg.image, seg.label_image, alpha)), "image/jpeg"
+            picture = overlay(seg.image, seg.label_image, alpha, max_overlay_pixels)
+            data, ctype = encode_jpeg(picture), "image/jpeg"
         elif fmt == "json":
             data, ctype = b"", "application/json"
         else:

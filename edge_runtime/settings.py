@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(40_000_000, ge=1)
     overlay_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    max_overlay_pixels: int = Field(
+        8_000_000, ge=1, description="larger overlays are sent reduced (the mask never is)"
+    )
     jpeg_quality: int = Field(80, ge=1, le=95)
     source_retry_initial_s: float = Field(0.5, gt=0)
     source_retry_max_s: float = Field(10.0, gt=0)

@@ -105,3 +105,12 @@ def wait_for_log(daemon: Daemon, text: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline or daemon.proc.poll() is not None:
             raise AssertionError(f"{text!r} never logged:\n{daemon.log.read_text()}")
         time.sleep(0.05)
+
+
+def wait_for_metric(daemon: Daemon, line: str, timeout: float = 60) -> None:
+    """Until ``/metrics`` has the exact ``line`` (e.g. ``edge_uploads_waiting 1.0``)."""
+    deadline = time.monotonic() + timeout
+    while line not in httpx.get(daemon.url + "/metrics", timeout=30).text.splitlines():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/metrics never had {line!r}")
+        time.sleep(0.05)

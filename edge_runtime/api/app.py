@@ -56,7 +56,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     _offline_docs(app)
     app.state.runtime = runtime
     st = runtime.settings
-    app.state.admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s)
+    admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s)
+    app.state.admission = admission
+    runtime.metrics.uploads_inflight.set_function(lambda: admission.inflight)
+    runtime.metrics.uploads_waiting.set_function(lambda: admission.waiting)
     errors.install(app)
     for r in (segment.router, models.router, health.router, stream.router, page.router):
         app.include_router(r)
@@ -66,11 +69,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         denied = auth.check(request, runtime.settings.token)
-        response = denied or await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        runtime.metrics.requests.labels(path, request.method, str(response.status_code)).inc()
+        try:
+            response = denied or await call_next(request)
+        except Exception:  # a bug: the 500 is sent by the outermost handler, count it here
+            _count(request, 500)
+            raise
+        _count(request, response.status_code)
         return response
+
+    def _count(request: Request, status: int) -> None:
+        path = getattr(request.scope.get("route"), "path", "unmatched")
+        runtime.metrics.requests.labels(path, request.method, str(status)).inc()
 
     return app
 

@@ -51,6 +51,12 @@ class Metrics:
             "edge_camera_reconnects", "Times the source failed and was retried", registry=r
         )
         self.stream_clients = Gauge("edge_stream_clients", "Open /stream.mjpg clients", registry=r)
+        self.uploads_inflight = Gauge(
+            "edge_uploads_inflight", "Uploads holding an inference slot", registry=r
+        )
+        self.uploads_waiting = Gauge(
+            "edge_uploads_waiting", "Uploads queued for an inference slot", registry=r
+        )
         self.rss = Gauge("edge_process_resident_memory_bytes", "Resident memory", registry=r)
         self.rss.set_function(rss_bytes)
         self.model_info = Gauge(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_runtime.api.metrics import Metrics
+from edge_runtime.errors import ManifestError
 from edge_runtime.frames import FrameLoop, StreamHub, redact
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.settings import Settings
@@ -118,6 +119,12 @@ class Runtime:
             options = self.settings.model_copy(update={"model": model}) if model else self.settings
             try:
                 fresh = Pipeline.from_options(options, max_pixels=self.settings.max_pixels)
+                if model is None and self.pipeline.spec.manifest and not fresh.spec.manifest:
+                    # Same file, manifest gone: nothing vouches for what is there now.
+                    raise ManifestError(
+                        f"the manifest of {self.pipeline.spec.name} has vanished; "
+                        "refusing a model nothing vouches for (restore its .json)"
+                    )
                 fresh.warm_up(max(1, self.settings.warmup_runs))
             except Exception as exc:
                 self.metrics.reloads.labels("error").inc()

@@ -6,30 +6,40 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from edge_runtime.api import auth
 from edge_runtime.api.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is alive")
+@router.api_route("/healthz", methods=["GET", "HEAD"], summary="The process is alive")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
+@router.api_route(
     "/readyz",
+    methods=["GET", "HEAD"],
     summary="200 once the model is loaded and warmed up (status ready, or degraded while "
     "the camera is down), else 503",
 )
 async def readyz(request: Request) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
     status, reason = rt.status()
+    camera = rt.camera_state()
+    if not auth.authorized(request, rt.settings.token):
+        # Public route: without the token, no source spec and no error text (either can
+        # carry an address or credentials), only the states.
+        if status == "degraded":
+            reason = "camera down"
+        if camera is not None:
+            camera = {k: v for k, v in camera.items() if k not in ("source", "last_error")}
     body = {
         "ready": rt.ready,
         "status": status,
         "reason": reason,
         "model": rt.pipeline.spec.name,
-        "camera": rt.camera_state(),
+        "camera": camera,
     }
     return JSONResponse(
         body,

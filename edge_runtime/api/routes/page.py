@@ -16,6 +16,11 @@ def _page() -> str:
     return files("edge_runtime.api").joinpath("static/index.html").read_text()
 
 
-@router.get("/", response_class=HTMLResponse, summary="Live overlay, legend, fps, latency")
+@router.api_route(
+    "/",
+    methods=["GET", "HEAD"],
+    response_class=HTMLResponse,
+    summary="Live overlay, legend, fps, latency",
+)
 async def index() -> HTMLResponse:
     return HTMLResponse(_page())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Annotated, Literal
 
@@ -13,7 +14,7 @@ from edge_runtime.api.errors import ApiError
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
 from edge_runtime.encode import encode_png
-from edge_runtime.pipeline import StageTimings
+from edge_runtime.pipeline import Format, Segmentation, StageTimings
 
 router = APIRouter(tags=["segmentation"])
 
@@ -49,8 +50,19 @@ async def segment(
     rt: Runtime = request.app.state.runtime
     if not rt.ready:
         raise ApiError(503, "not_ready", rt.not_ready_reason, {"Retry-After": "1"})
+    # The body is read (size-checked, under a deadline) before an inference slot is taken:
+    # a client sending slowly holds only its own connection, never a slot.
+    try:
+        data = await asyncio.wait_for(
+            read_image(request, rt.settings.max_upload_bytes), rt.settings.request_timeout_s
+        )
+    except asyncio.TimeoutError as exc:
+        raise ApiError(
+            408,
+            "body_timeout",
+            f"the upload did not arrive within {rt.settings.request_timeout_s:g} s",
+        ) from exc
     async with request.app.state.admission.slot():
-        data = await read_image(request, rt.settings.max_upload_bytes)
         frames = rt.frames
         if frames is not None:
             frames.upload_started()
@@ -61,11 +73,25 @@ async def segment(
         finally:
             if frames is not None:
                 frames.upload_finished()
-        encoded = await run_in_threadpool(rt.pipeline.encode, seg, format, alpha=alpha)
+    # Encoding (and the summary, and a base64 PNG for include_mask) is CPU work: off the
+    # event loop, so streams and watchdog pings never wait on it.
+    body = await run_in_threadpool(_respond, rt, seg, format, alpha, include_mask)
+    return body
+
+
+def _respond(
+    rt: Runtime, seg: Segmentation, fmt: Format, alpha: float, include_mask: bool
+) -> Response:
+    encoded = rt.pipeline.encode(
+        seg,
+        fmt,
+        alpha=alpha,
+        max_overlay_pixels=rt.settings.max_overlay_pixels,
+    )
     seg = encoded.segmentation
     rt.metrics.observe(seg.timings, "upload")
     headers = {"Server-Timing": server_timing(seg.timings)}
-    if format == "json":
+    if fmt == "json":
         doc = seg.summary()
         if include_mask:
             doc["mask_png_base64"] = base64.b64encode(encode_png(seg.label_image)).decode()

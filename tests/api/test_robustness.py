@@ -1,0 +1,134 @@
+"""Findings of the hostile-client review (issue 13) that are fixed, each against a real
+daemon on loopback."""
+
+from __future__ import annotations
+
+import io
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+import zoo
+from daemon import Daemon, start_daemon
+from PIL import Image
+
+
+def png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("size", [(1, 100_000), (100_000, 1)])
+def test_extreme_aspect_ratio_overlay_is_sent_reduced_not_a_500(
+    daemon: Daemon, size: tuple[int, int]
+):
+    with daemon.client() as c:
+        r = c.post(
+            "/v1/segment?format=overlay",
+            content=png(*size),
+            headers={"Content-Type": "image/png"},
+        )
+        assert r.status_code == 200, r.text
+        with Image.open(io.BytesIO(r.content)) as overlay:
+            assert overlay.format == "JPEG" and max(overlay.size) <= 65_500
+        mask = c.post(
+            "/v1/segment?format=mask", content=png(*size), headers={"Content-Type": "image/png"}
+        )
+        with Image.open(io.BytesIO(mask.content)) as m:
+            assert m.size == size  # the mask itself is never reduced
+
+
+def test_slow_bodies_do_not_hold_inference_slots(bars_model: Path, tmp_path: Path):
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={
+            "EDGE_RUNTIME_MAX_INFLIGHT": "1",
+            "EDGE_RUNTIME_MAX_WAITING": "0",
+            "EDGE_RUNTIME_REQUEST_TIMEOUT_S": "2",
+        },
+    )
+    try:
+        d.wait("/readyz")
+        port = int(d.url.rsplit(":", 1)[1])
+        slow = []
+        for _ in range(3):  # each promises 10 kB and sends 10 bytes
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(
+                b"POST /v1/segment HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: image/png\r\nContent-Length: 10000\r\n\r\n" + b"\x89PNG\r\n\x1a\n.."
+            )
+            slow.append(s)
+        with d.client() as c:  # honest uploads are served meanwhile
+            for _ in range(3):
+                r = c.post(
+                    "/v1/segment", content=png(64, 48), headers={"Content-Type": "image/png"}
+                )
+                assert r.status_code == 200, r.text
+        for s in slow:  # and each slow one gets its 408 at the body deadline
+            reply = s.recv(4096).decode(errors="replace")
+            s.close()
+            assert reply.startswith("HTTP/1.1 408"), reply
+            assert '"error":"body_timeout"' in reply
+    finally:
+        assert d.stop() == 0
+
+
+def test_head_on_the_health_routes_and_the_page(daemon: Daemon):
+    with daemon.client() as c:
+        for path in ("/healthz", "/readyz", "/"):
+            assert c.head(path).status_code == 200, path
+
+
+def test_reload_refuses_a_model_whose_manifest_vanished(zoo_dir: Path, tmp_path: Path):
+    model = zoo.bundle(zoo_dir, tmp_path, "unet_uint8_logits")
+    d = start_daemon(tmp_path, "--model", str(model))
+    try:
+        d.wait("/readyz")
+        model.with_suffix(".json").unlink()
+        model.write_bytes((zoo_dir / "float_io_int8_weights.tflite").read_bytes())
+        with d.client() as c:
+            r = c.post("/v1/models/reload")
+            assert r.status_code == 422 and "manifest" in r.json()["detail"]
+            assert "vanished" in r.json()["detail"]
+            info = c.get("/v1/models").json()
+            assert info["manifest"]["name"] == "unet_uint8_logits"  # the old one serves
+    finally:
+        assert d.stop() == 0
+
+
+def test_readyz_without_the_token_shows_no_source_or_error_text(bars_model: Path, tmp_path: Path):
+    token = tmp_path / "token"
+    token.write_text("t" * 24)
+    secret = "rtsp://admin:s3cret@127.0.0.1:9/live"
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        "--token-file",
+        str(token),
+        "--source",
+        secret,
+        env={"EDGE_RUNTIME_SOURCE_RETRY_MAX_S": "0.5"},
+    )
+    try:
+        d.wait("/readyz")
+        public = httpx.get(d.url + "/readyz", timeout=30)
+        text = public.text
+        assert "s3cret" not in text and "rtsp" not in text and "admin" not in text
+        camera = public.json()["camera"]
+        assert "source" not in camera and "last_error" not in camera
+        own = httpx.get(d.url + "/readyz", headers={"Authorization": "Bearer " + "t" * 24})
+        assert own.json()["camera"]["source"] == "rtsp://***@127.0.0.1:9/live"
+        assert "s3cret" not in own.text and "s3cret" not in d.log.read_text()
+    finally:
+        assert d.stop() == 0
+
+
+def test_metrics_show_uploads_in_flight_and_waiting(daemon: Daemon):
+    with daemon.client() as c:
+        lines = c.get("/metrics").text.splitlines()
+    assert "edge_uploads_inflight 0.0" in lines and "edge_uploads_waiting 0.0" in lines
