@@ -14,6 +14,14 @@ from pathlib import Path
 
 from edge_runtime.bench.model_bench import gzip_bytes
 from edge_runtime.bundle import locate_model
+from edge_runtime.defaults import PACKAGE_MODELS
+
+
+def bundle(prefix: str, variant: str) -> Path:
+    """``PREFIX_VARIANT.tflite``, or the shipped default's copy in the package."""
+    path = Path(f"{prefix}_{variant}.tflite")
+    packaged = PACKAGE_MODELS / path.name
+    return packaged if not path.exists() and packaged.exists() else path
 
 
 def summary(prefixes: list[str]) -> None:
@@ -23,7 +31,7 @@ def summary(prefixes: list[str]) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for prefix in prefixes:
-        f32, i8 = Path(f"{prefix}_float32.tflite"), Path(f"{prefix}_int8.tflite")
+        f32, i8 = bundle(prefix, "float32"), bundle(prefix, "int8")
         mf, mi = locate_model(f32).manifest, locate_model(i8).manifest
         assert mf is not None and mi is not None
         a = (mf.metrics or {})["val"]["mean_iou"]
@@ -45,7 +53,7 @@ def main() -> None:
         rows = []
         per_class: dict[str, dict[str, float | None]] = {}
         for variant in ("float32", "dynamic", "int8"):
-            path = Path(f"{prefix}_{variant}.tflite")
+            path = bundle(prefix, variant)
             if not path.exists():
                 continue
             m = locate_model(path).manifest

@@ -146,3 +146,14 @@ def test_edgetpu_devices_found_in_sysfs_and_dev(tmp_path: Path):
         ("usb", "1-1"),
         ("usb", "1-2"),
     ]
+
+
+def test_default_threads_are_the_cores_this_process_may_use(zoo_dir: Path):
+    import os
+
+    from edge_runtime.engine import usable_cores
+
+    engine = Engine(zoo_dir / "unet_float_logits.tflite")
+    assert engine.delegate.num_threads == usable_cores() == len(os.sched_getaffinity(0))
+    assert f"CPU ({usable_cores()} threads)" in engine.delegate.describe()
+    assert Engine(zoo_dir / "unet_float_logits.tflite", num_threads=1).delegate.num_threads == 1

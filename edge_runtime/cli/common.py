@@ -55,7 +55,11 @@ def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) ->
         choices=["stretch", "letterbox"],
         help="how images are fitted to the input (overrides the manifest)",
     )
-    g.add_argument("--threads", type=_positive_int, help="CPU threads for the interpreter")
+    g.add_argument(
+        "--threads",
+        type=_positive_int,
+        help="CPU threads for the interpreter (default: the cores this process may use)",
+    )
     g.add_argument(
         "--delegate",
         choices=["auto", "cpu", "edgetpu"],
