@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from edge_runtime.encode import blend, encode_jpeg
+from edge_runtime.encode import encode_jpeg, overlay
 from edge_runtime.errors import ImageError
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.sources.base import Frame, FrameSource
 
 log = logging.getLogger("edge_runtime")
 WARN_EVERY_S = 60.0
+FAIL_AFTER = 10  # frames failing in a row before the camera loop counts as failed
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
@@ -124,11 +125,12 @@ class SourceStats:
     """What /readyz, /metrics and the web page show about the camera."""
 
     name: str
-    state: str = "starting"  # starting | running | reconnecting | stopped
+    state: str = "starting"  # starting | running | reconnecting | failed | stopped
     last_error: str | None = None
     captured: int = 0
     processed: int = 0
     reconnects: int = 0
+    frame_errors: int = 0
     invoke_ms: deque[float] = field(default_factory=lambda: deque(maxlen=200))
     frame_times: deque[float] = field(default_factory=lambda: deque(maxlen=60))
 
@@ -178,6 +180,7 @@ class FrameLoop:
         self._threads: list[threading.Thread] = []
         self._down_since: float | None = None
         self._last_warning = 0.0
+        self._failures_in_a_row = 0
 
     @property
     def skipped(self) -> int:
@@ -242,6 +245,8 @@ class FrameLoop:
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def _failed(self, exc: Exception) -> None:
+        if self.stats.state == "failed":
+            return
         self.stats.state, self.stats.last_error = "reconnecting", redact(str(exc))
         self.stats.reconnects += 1
         now = time.monotonic()
@@ -256,6 +261,8 @@ class FrameLoop:
             self._down_since = now
 
     def _recovered(self) -> None:
+        if self.stats.state == "failed":
+            return
         if self._down_since is not None:
             log.info(
                 "camera %s is back after %.1f s",
@@ -266,23 +273,46 @@ class FrameLoop:
         self.stats.state, self.stats.last_error = "running", None
 
     def _infer(self) -> None:
+        """Supervised: an exception in one frame is logged, counted and the frame skipped;
+        ``FAIL_AFTER`` failures in a row mark the loop ``failed`` (``/readyz`` 503, no more
+        watchdog pings, so systemd restarts the daemon). The thread never dies silently."""
         while not self._stop.is_set():
             frame = self.latest.take(timeout=0.5)
             if frame is None:
                 continue
             with self._uploads:  # uploads go first: the frame waits, an HTTP client would not
                 self._uploads.wait_for(lambda: not self.uploads_waiting or self._stop.is_set())
-            pixels, display = frame if isinstance(frame, tuple) else (frame, None)
             try:
-                seg = self.pipe.segment(pixels)
-            except ImageError as exc:
-                self.stats.last_error = str(exc)
-                continue
-            shown = seg.image if display is None else Image.fromarray(display)
-            jpeg = encode_jpeg(blend(shown, seg.label_image, self.alpha), self.jpeg_quality)
-            self.stats.processed += 1
-            self.stats.invoke_ms.append(seg.timings.invoke_ms)
-            self.stats.frame_times.append(time.monotonic())
-            self.hub.publish(jpeg, seg.summary())
-            if self.on_segmented is not None:
-                self.on_segmented(seg)
+                self._process(frame)
+            except Exception as exc:
+                self._frame_failed(exc)
+            else:
+                self._failures_in_a_row = 0
+
+    def _process(self, frame: Frame) -> None:
+        pixels, display = frame if isinstance(frame, tuple) else (frame, None)
+        seg = self.pipe.segment(pixels)
+        shown = seg.image if display is None else Image.fromarray(display)
+        jpeg = encode_jpeg(overlay(shown, seg.label_image, self.alpha), self.jpeg_quality)
+        self.stats.processed += 1
+        self.stats.invoke_ms.append(seg.timings.invoke_ms)
+        self.stats.frame_times.append(time.monotonic())
+        self.hub.publish(jpeg, seg.summary())
+        if self.on_segmented is not None:
+            self.on_segmented(seg)
+
+    def _frame_failed(self, exc: Exception) -> None:
+        self.stats.frame_errors += 1
+        self.stats.last_error = redact(f"{type(exc).__name__}: {exc}")
+        self._failures_in_a_row += 1
+        if isinstance(exc, ImageError):  # a bad frame: expected now and then
+            log.debug("frame skipped: %s", self.stats.last_error)
+        elif self.stats.frame_errors == 1 or self._failures_in_a_row == FAIL_AFTER:
+            log.warning("camera frame failed, skipped: %s", self.stats.last_error, exc_info=exc)
+        if self._failures_in_a_row >= FAIL_AFTER and self.stats.state != "failed":
+            self.stats.state = "failed"
+            log.error(
+                "camera loop: %d frames failed in a row (%s); no longer ready",
+                self._failures_in_a_row,
+                self.stats.last_error,
+            )

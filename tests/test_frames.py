@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import zoo
 from conftest import colour_bars
+from PIL import Image
 
 from edge_runtime.frames import FrameLoop, LatestFrame, StreamHub
-from edge_runtime.pipeline import Pipeline
+from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.sources import SourceError, make_source
 from edge_runtime.sources.files import ImageFolderSource
 from edge_runtime.sources.synthetic import SyntheticSource
@@ -224,3 +225,58 @@ def test_frames_wait_while_uploads_are_queued_and_resume_after(zoo_dir: Path):
     finally:
         loop.stop()
     assert all(not t.is_alive() for t in loop._threads)
+
+
+def test_a_bad_file_is_skipped_and_new_files_are_picked_up(camvid_val: list[Path], tmp_path: Path):
+    import shutil
+
+    for name, src in (("a.png", camvid_val[0]), ("c.png", camvid_val[1])):
+        shutil.copy(src, tmp_path / name)
+    (tmp_path / "b.png").write_bytes(camvid_val[0].read_bytes()[:2000])  # truncated
+    source = ImageFolderSource(str(tmp_path))
+    source.open()
+    first, second = source.read(), source.read()  # a.png, then c.png: b.png skipped
+    assert first.shape == second.shape == (360, 480, 3)
+    assert not np.array_equal(first, second)
+    assert source.bad_files == 1 and source.last_bad and source.last_bad.startswith("b.png")
+    shutil.copy(camvid_val[2], tmp_path / "d.png")  # added while running
+    frames = [source.read() for _ in range(3)]  # the next pass lists the folder again
+    assert any(
+        np.array_equal(f, np.asarray(Image.open(camvid_val[2]).convert("RGB"))) for f in frames
+    )
+    for p in tmp_path.iterdir():
+        p.write_bytes(b"not an image")
+    with pytest.raises(SourceError, match="no readable image"):
+        source.read()
+
+
+class Failing(Pipeline):
+    """A real pipeline whose segment fails the way a bug would (not an image error)."""
+
+    def segment(self, *args: object, **kwargs: object) -> Segmentation:  # type: ignore[override]
+        raise RuntimeError("boom")
+
+
+def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path):
+    from edge_runtime.api.runtime import Runtime
+    from edge_runtime.frames import FAIL_AFTER
+    from edge_runtime.settings import Settings
+
+    model = zoo_dir / "unet_float_logits.tflite"
+    pipe = Pipeline.open(model)
+    failing = Failing(pipe.engine, pipe.spec)
+    loop = FrameLoop(SyntheticSource(64, 48, fps=1000.0), failing, StreamHub())
+    runtime = Runtime(Settings.load(), pipe, frames=loop, ready=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30
+        while loop.stats.state != "failed" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert loop.stats.state == "failed"
+        assert loop.stats.frame_errors >= FAIL_AFTER
+        assert loop.stats.last_error == "RuntimeError: boom"
+        assert all(t.is_alive() for t in loop._threads)  # survived every failure
+        assert runtime.status() == ("not_ready", "camera loop failing: RuntimeError: boom")
+        assert not runtime.healthy()  # no more WATCHDOG=1: systemd restarts the daemon
+    finally:
+        loop.stop()

@@ -106,8 +106,9 @@ def _offline_docs(app: FastAPI) -> None:
 
 
 async def _systemd(runtime: Runtime) -> None:
-    """READY=1 once warmed up; then WATCHDOG=1 from the event loop while no inference is
-    stuck (a hung loop or a stuck invoke stops it, and systemd restarts the daemon)."""
+    """READY=1 once warmed up; then WATCHDOG=1 from the event loop while the daemon is
+    healthy (a hung loop, a stuck invoke or a failed camera loop stops it, and systemd
+    restarts the daemon)."""
     while not runtime.ready:
         await asyncio.sleep(0.05)
     notify("READY=1")
@@ -115,8 +116,8 @@ async def _systemd(runtime: Runtime) -> None:
     next_ping = 0.0
     loop = asyncio.get_running_loop()
     while True:
-        stuck = runtime.check_stuck()
-        if interval and not stuck and loop.time() >= next_ping:
+        healthy = runtime.healthy()
+        if interval and healthy and loop.time() >= next_ping:
             notify("WATCHDOG=1")
             next_ping = loop.time() + interval
         await asyncio.sleep(min(0.25, interval or 0.25))

@@ -46,6 +46,9 @@ class Metrics:
             "Frames replaced before they could be segmented",
             registry=r,
         )
+        self.frame_errors = Gauge(
+            "edge_camera_frame_errors", "Frames that failed in the camera loop", registry=r
+        )
         self.source_up = Gauge("edge_camera_up", "1 while the source delivers frames", registry=r)
         self.source_reconnects = Gauge(
             "edge_camera_reconnects", "Times the source failed and was retried", registry=r

@@ -65,6 +65,7 @@ class Runtime:
             m.frames_captured.set_function(lambda: stats.captured)
             m.frames_processed.set_function(lambda: stats.processed)
             m.frames_skipped.set_function(lambda: frames.skipped)
+            m.frame_errors.set_function(lambda: stats.frame_errors)
             m.source_up.set_function(lambda: 1.0 if stats.state == "running" else 0.0)
             m.source_reconnects.set_function(lambda: stats.reconnects)
         m.stream_clients.set_function(lambda: self.hub.clients)
@@ -99,6 +100,12 @@ class Runtime:
         if self.frames is not None:
             self.frames.stop()
         self.pipeline.close()
+
+    def healthy(self) -> bool:
+        """What feeds systemd's watchdog: no stuck inference, no failed camera loop."""
+        stuck = self.check_stuck()
+        failed = self.frames is not None and self.frames.stats.state == "failed"
+        return not stuck and not failed
 
     def check_stuck(self) -> bool:
         """The watchdog: an invoke past ``inference_timeout_s`` makes the daemon unready
@@ -146,6 +153,8 @@ class Runtime:
         ``not_ready`` (why)."""
         if not self.ready:
             return "not_ready", self.not_ready_reason
+        if self.frames is not None and self.frames.stats.state == "failed":
+            return "not_ready", f"camera loop failing: {self.frames.stats.last_error}"
         if self.frames is not None and self.frames.stats.state == "reconnecting":
             return "degraded", f"camera down: {self.frames.stats.last_error}"
         return "ready", None
@@ -162,4 +171,5 @@ class Runtime:
             "processed": s.processed,
             "skipped": self.frames.skipped,
             "reconnects": s.reconnects,
+            "frame_errors": s.frame_errors,
         }

@@ -35,16 +35,17 @@ async def readyz(request: Request) -> JSONResponse:
         if camera is not None:
             camera = {k: v for k, v in camera.items() if k not in ("source", "last_error")}
     body = {
-        "ready": rt.ready,
+        "ready": status != "not_ready",
         "status": status,
         "reason": reason,
         "model": rt.pipeline.spec.name,
         "camera": camera,
     }
+    ok = status != "not_ready"
     return JSONResponse(
         body,
-        status_code=200 if rt.ready else 503,
-        headers=None if rt.ready else {"Retry-After": "1"},
+        status_code=200 if ok else 503,
+        headers=None if ok else {"Retry-After": "1"},
     )
 
 
