@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(None, description="bearer token (prefer token_file)")
     token_file: Path | None = Field(None, description="file holding the bearer token")
     insecure_no_auth: bool = Field(False, description="allow a non-loopback bind with no token")
+    allowed_hosts: list[str] | None = Field(
+        None,
+        description="Host header names the daemon answers to ('*': any); default: loopback "
+        "names when bound to loopback (DNS-rebinding guard), any name otherwise",
+    )
     max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
     max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
     request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
@@ -120,8 +125,11 @@ class Settings(BaseSettings):
             if not text:
                 raise ValueError(f"token_file {self.token_file} is empty")
             object.__setattr__(self, "token", SecretStr(text))
-        if self.token is not None and len(self.token.get_secret_value()) < 16:
-            raise ValueError("the token must be at least 16 characters")
+        if self.token is not None:
+            text = self.token.get_secret_value().strip()
+            if len(text) < 16 or any(c.isspace() for c in text):
+                raise ValueError("the token must be at least 16 characters, with no spaces")
+            object.__setattr__(self, "token", SecretStr(text))
         if self.token is None and not self.insecure_no_auth and not is_loopback(self.host):
             raise ValueError(
                 f"binding to {self.host} exposes the daemon to the network: set a token "

@@ -77,3 +77,11 @@ def test_delegate_from_yaml_and_environment_is_not_overridden_by_the_flag_defaul
     assert Settings.load(config, **flags).delegate == "cpu"
     monkeypatch.setenv("EDGE_RUNTIME_DELEGATE", "edgetpu")
     assert Settings.load(None, **flags).delegate == "edgetpu"
+
+
+def test_a_blank_or_spaced_token_is_refused():
+    with pytest.raises(SettingsError, match="at least 16 characters, with no spaces"):
+        Settings.load(token=" " * 16)
+    with pytest.raises(SettingsError, match="with no spaces"):
+        Settings.load(token="abcdefgh ijklmnop")
+    assert Settings.load(token="  " + "k" * 16 + "\n").token.get_secret_value() == "k" * 16  # type: ignore[union-attr]

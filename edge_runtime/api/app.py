@@ -68,7 +68,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def count(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        denied = auth.check(request, runtime.settings.token)
+        st = runtime.settings
+        denied = auth.check(request, st.token)
+        if request.url.path != "/healthz" and not auth.host_allowed(
+            request, st.allowed_hosts, st.host
+        ):
+            denied = errors.error_response(
+                400,
+                "bad_host",
+                "this daemon does not answer to that Host name (allowed_hosts setting)",
+            )
         try:
             response = denied or await call_next(request)
         except Exception:  # a bug: the 500 is sent by the outermost handler, count it here

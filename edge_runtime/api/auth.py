@@ -51,3 +51,19 @@ def check(request: Request, token: SecretStr | None) -> JSONResponse | None:
         else "this daemon needs a bearer token (Authorization: Bearer TOKEN)",
         {"WWW-Authenticate": 'Bearer realm="edge-runtime"'},
     )
+
+
+def host_allowed(request: Request, allowed: list[str] | None, bound_to: str) -> bool:
+    """The Host header names this daemon: a web page cannot reach a loopback daemon through
+    a DNS name it rebinds to 127.0.0.1 (the browser sends that name as Host). Loopback
+    names are always allowed; ``allowed`` adds names (``*``: any). With no list, a daemon
+    bound beyond loopback answers to any name (it has a token then)."""
+    from edge_runtime.settings import is_loopback
+
+    if allowed is None and not is_loopback(bound_to):
+        return True
+    if allowed is not None and "*" in allowed:
+        return True
+    host = request.headers.get("host", "").strip().lower()
+    name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    return is_loopback(name) or name in {n.lower() for n in allowed or ()}

@@ -6,8 +6,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
 
@@ -62,6 +63,13 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, exc.detail)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> Response:
+        # The client went away mid-upload: nothing to answer, nothing wrong here.
+        log.debug("client disconnected during %s %s", request.method, request.url.path)
+        request.app.state.runtime.metrics.uploads_aborted.inc()
+        return Response(status_code=499)  # nginx's "client closed request"; never sent
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

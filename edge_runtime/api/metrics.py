@@ -68,6 +68,11 @@ class Metrics:
             ["name", "version", "sha256", "delegate"],
             registry=r,
         )
+        self.uploads_aborted = Counter(
+            "edge_uploads_aborted",
+            "Uploads the client abandoned before the body arrived",
+            registry=r,
+        )
         self.reloads = Counter(
             "edge_model_reloads", "Model reloads by result", ["result"], registry=r
         )

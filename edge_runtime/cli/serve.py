@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import errno
 import logging
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
         access_log=settings.log_level == "debug",
+        http=_protocol_class(),
     )
     server = _server_class()(config, on_exit=runtime.hub.close)
     server.run(sockets=[sock])
@@ -114,6 +116,24 @@ def listen(host: str, port: int) -> socket.socket:
         raise SettingsError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.set_inheritable(True)
     return sock
+
+
+def _protocol_class() -> type:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class FirstByteDeadline(H11Protocol):
+        """uvicorn closes a keep-alive connection idle for ``timeout_keep_alive`` (5 s),
+        but never one that does not send its first byte: each holds a file descriptor for
+        good (1,100 of them made a daemon unreachable). The same timer, started at
+        connect; the first byte received cancels it, as uvicorn does for keep-alive."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    return FirstByteDeadline
 
 
 def _server_class() -> type:

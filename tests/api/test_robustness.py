@@ -69,10 +69,16 @@ def test_slow_bodies_do_not_hold_inference_slots(bars_model: Path, tmp_path: Pat
                 )
                 assert r.status_code == 200, r.text
         for s in slow:  # and each slow one gets its 408 at the body deadline
-            reply = s.recv(4096).decode(errors="replace")
+            reply = b""
+            while b'"detail"' not in reply:  # the JSON body may come in its own packet
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
             s.close()
-            assert reply.startswith("HTTP/1.1 408"), reply
-            assert '"error":"body_timeout"' in reply
+            text = reply.decode(errors="replace")
+            assert text.startswith("HTTP/1.1 408"), text
+            assert '"error":"body_timeout"' in text
     finally:
         assert d.stop() == 0
 
@@ -132,3 +138,62 @@ def test_metrics_show_uploads_in_flight_and_waiting(daemon: Daemon):
     with daemon.client() as c:
         lines = c.get("/metrics").text.splitlines()
     assert "edge_uploads_inflight 0.0" in lines and "edge_uploads_waiting 0.0" in lines
+
+
+def test_a_foreign_host_name_is_refused_on_a_loopback_daemon(daemon: Daemon):
+    # DNS rebinding: a page served from evil.example resolves that name to 127.0.0.1;
+    # the browser then sends Host: evil.example.
+    with daemon.client() as c:
+        evil = c.post("/v1/models/reload", headers={"Host": "evil.example"})
+        assert evil.status_code == 400 and evil.json()["error"] == "bad_host"
+        assert c.get("/readyz", headers={"Host": "evil.example:8080"}).status_code == 400
+        assert c.get("/healthz", headers={"Host": "evil.example"}).status_code == 200
+        for host in ("localhost:8080", "127.0.0.1", "[::1]:8080"):
+            assert c.get("/readyz", headers={"Host": host}).status_code == 200, host
+
+
+def test_allowed_hosts_adds_lan_names(bars_model: Path, tmp_path: Path):
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={"EDGE_RUNTIME_ALLOWED_HOSTS": '["camera.lan"]'},
+    )
+    try:
+        d.wait("/readyz")
+        with d.client() as c:
+            assert c.get("/v1/models", headers={"Host": "camera.lan:8080"}).status_code == 200
+            assert c.get("/v1/models", headers={"Host": "other.lan"}).status_code == 400
+            assert c.get("/v1/models", headers={"Host": "localhost"}).status_code == 200
+    finally:
+        assert d.stop() == 0
+
+
+def test_an_aborted_upload_is_one_debug_line_and_a_count(bars_model: Path, tmp_path: Path):
+    d = start_daemon(tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_LOG_LEVEL": "debug"})
+    try:
+        d.wait("/readyz")
+        port = int(d.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(
+                b"POST /v1/segment HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: image/png\r\nContent-Length: 100000\r\n\r\n" + b"\x89PNG" * 100
+            )
+        deadline = 60
+        while "client disconnected during POST /v1/segment" not in d.log.read_text():
+            deadline -= 1
+            assert deadline, d.log.read_text()
+            httpx.get(d.url + "/healthz", timeout=30)  # let the daemon notice
+        metrics = httpx.get(d.url + "/metrics", timeout=30).text
+        assert "edge_uploads_aborted_total 1.0" in metrics.splitlines()
+        log = d.log.read_text()
+        assert "Traceback" not in log and "unhandled error" not in log
+    finally:
+        assert d.stop() == 0
+
+
+def test_a_connection_that_never_sends_a_byte_is_closed(daemon: Daemon):
+    port = int(daemon.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        assert s.recv(1) == b""  # the server hung up (after timeout_keep_alive, 5 s)
+    assert httpx.get(daemon.url + "/healthz", timeout=30).status_code == 200
