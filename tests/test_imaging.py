@@ -8,7 +8,7 @@ from conftest import colour_bars
 from PIL import Image
 
 from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
-from edge_runtime.imaging import decode_image, image_from_array
+from edge_runtime.imaging import MAX_JPEG_SCANS, decode_image, image_from_array
 
 
 def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -108,3 +108,40 @@ def test_frames_from_arrays():
     assert image_from_array(rgba).mode == "RGB"
     with pytest.raises(UnsupportedImageError, match="expected an HxWx3 uint8"):
         image_from_array(np.zeros((4, 5), np.float32))
+
+
+def _progressive_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(buf, "JPEG", progressive=True)
+    return buf.getvalue()
+
+
+def test_a_progressive_jpeg_with_too_many_scans_is_refused_before_decoding():
+    normal = _progressive_jpeg()
+    assert normal.count(b"\xff\xda") < MAX_JPEG_SCANS
+    assert decode_image(normal).image.size == (64, 48)
+    empty_scan = b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00"  # SOS header, no data
+    bomb = normal[:-2] + empty_scan * 1500 + b"\xff\xd9"
+    with pytest.raises(ImageTooLargeError, match="JPEG with 1510 scans, over the 100"):
+        decode_image(bomb)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"\xff\xd8",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",
+    ],
+    ids=["png-cut-after-signature", "bare-jpeg-start", "jpeg-cut-in-app0"],
+)
+def test_a_cut_header_of_a_known_format_is_corrupt_not_unsupported(data: bytes):
+    with pytest.raises(CorruptImageError):
+        decode_image(data)
+
+
+def test_pillows_bomb_limit_is_reported_as_ours():
+    wide = io.BytesIO()
+    Image.new("1", (20_000, 10_000)).save(wide, "PNG")  # 200 MP, a few kB
+    with pytest.raises(ImageTooLargeError, match="over the 40 MP limit"):
+        decode_image(wide.getvalue())

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
+import signal
 import sys
+
+if "serve" in sys.argv[1:3] and hasattr(signal, "SIGHUP"):
+    # SIGHUP means "reload" to the daemon; until the server installs that handler (after
+    # the imports and the model load below, ~0.5 s here, longer on a Pi) its default
+    # action would kill the process. Set before anything slow is imported.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+import argparse
 
 from edge_runtime import __version__
 from edge_runtime.cli import doctor, inspect_model, segment, serve

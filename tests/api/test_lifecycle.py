@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
-from daemon import start_daemon, start_gated_daemon, wait_for_log
+from daemon import HOOKS, start_daemon, start_gated_daemon, wait_for_log
 from PIL import Image
 
 
@@ -179,3 +180,25 @@ def test_a_missing_source_folder_is_named(bars_model: Path, tmp_path: Path):
     assert d.proc.wait(60) == 2
     out = d.log.read_text()
     assert "no such folder: ../shared/nowhere" in out and "Traceback" not in out
+
+
+def test_sighup_during_start_up_does_not_kill_the_daemon(bars_model: Path, tmp_path: Path):
+    # The model load is held (tests/hooks) while SIGHUP arrives: before the server's
+    # reload handler exists. SIGHUP's default action would end the process.
+    gate = tmp_path / "load.gate"
+    os.mkfifo(gate)
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={"PYTHONPATH": str(HOOKS), "EDGE_TEST_LOAD_GATE": str(gate)},
+    )
+    with gate.open("wb") as release:  # opens once the daemon waits in the model load
+        d.proc.send_signal(signal.SIGHUP)
+        d.proc.send_signal(signal.SIGHUP)
+        assert d.proc.poll() is None
+        release.write(b"go")
+    try:
+        assert d.wait("/readyz").status_code == 200
+    finally:
+        assert d.stop() == 0

@@ -3,6 +3,9 @@
 ``EDGE_TEST_INVOKE_GATE=FIFO``: every invoke first reads the named pipe, so it blocks until
 the test writes to it: a stuck inference that lasts exactly as long as the test wants,
 whatever the CPU's speed. Writing ``once`` releases one invoke, ``all`` every later one.
+
+``EDGE_TEST_LOAD_GATE=FIFO``: building the first interpreter (loading the model, before the
+server starts) waits until the test writes to that pipe: the daemon's start-up, held.
 """
 
 from __future__ import annotations
@@ -10,6 +13,24 @@ from __future__ import annotations
 import os
 
 _GATE = os.environ.get("EDGE_TEST_INVOKE_GATE")
+_LOAD_GATE = os.environ.get("EDGE_TEST_LOAD_GATE")
+
+if _LOAD_GATE:
+    from pathlib import Path as _Path
+    from typing import Any as _Any
+
+    from edge_runtime import litert as _litert
+
+    _make_first = _litert.make_interpreter
+
+    def _held(*args: _Any, **kwargs: _Any) -> _Any:
+        assert _LOAD_GATE is not None
+        with _Path(_LOAD_GATE).open("rb") as pipe:
+            pipe.read()
+        _litert.make_interpreter = _make_first  # only the first load waits
+        return _make_first(*args, **kwargs)
+
+    _litert.make_interpreter = _held  # type: ignore[assignment]
 
 if _GATE:
     from pathlib import Path
