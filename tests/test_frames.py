@@ -280,3 +280,24 @@ def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path):
         assert not runtime.healthy()  # no more WATCHDOG=1: systemd restarts the daemon
     finally:
         loop.stop()
+
+
+def test_i420_rows_padded_to_the_isp_stride_are_cropped():
+    from edge_runtime.sources.picamera import i420_to_rgb
+
+    rgb = colour_bars(48, 64)
+    ycbcr = np.asarray(Image.fromarray(rgb).convert("YCbCr"))
+    planes = ycbcr[..., 0], ycbcr[::2, ::2, 1], ycbcr[::2, ::2, 2]
+    stride = 96  # the ISP pads 64-pixel rows to 96 bytes, garbage in the padding
+    y = np.full((48, stride), 255, np.uint8)
+    y[:, :64] = planes[0]
+    chroma = []
+    for c in planes[1:]:
+        padded = np.full((24, stride // 2), 7, np.uint8)
+        padded[:, :32] = c
+        chroma.append(padded.reshape(-1, stride))  # 24 rows of 48 = 12 rows of 96
+    buffer = np.concatenate([y, *chroma])  # picamera2's (height * 3 // 2, stride) array
+    assert buffer.shape == (72, 96)
+    unpadded = i420_to_rgb(np.concatenate([p.reshape(-1) for p in planes]), 64, 48)
+    np.testing.assert_array_equal(i420_to_rgb(buffer, 64, 48), unpadded)
+    assert np.abs(unpadded.astype(int) - rgb.astype(int)).max() <= 3

@@ -21,11 +21,19 @@ HINT = (
 
 def i420_to_rgb(yuv: np.ndarray, width: int, height: int) -> np.ndarray:
     """picamera2's YUV420 (I420, BT.601 full range) lores buffer → HxWx3 RGB uint8.
-    The Pi 4's ISP only gives YUV on the lores stream."""
+    The Pi 4's ISP only gives YUV on the lores stream.
+
+    picamera2's array is ``(height * 3 // 2, stride)``: rows padded to the ISP's stride
+    (often wider than the image). Y is ``height`` rows of ``stride`` bytes; U and V
+    follow, each ``height // 2`` rows of ``stride // 2`` bytes. A flat buffer means no
+    padding (stride = width)."""
+    stride = yuv.shape[1] if yuv.ndim == 2 else width
     flat = yuv.reshape(-1)
-    y = flat[: width * height].reshape(height, width).astype(np.float32)
-    u = flat[width * height : width * height * 5 // 4].reshape(height // 2, width // 2)
-    v = flat[width * height * 5 // 4 : width * height * 3 // 2].reshape(height // 2, width // 2)
+    plane = stride * height
+    y = flat[:plane].reshape(height, stride)[:, :width].astype(np.float32)
+    chroma = (height // 2, stride // 2)
+    u = flat[plane : plane * 5 // 4].reshape(chroma)[:, : width // 2]
+    v = flat[plane * 5 // 4 : plane * 3 // 2].reshape(chroma)[:, : width // 2]
     u = u.repeat(2, 0).repeat(2, 1).astype(np.float32) - 128.0
     v = v.repeat(2, 0).repeat(2, 1).astype(np.float32) - 128.0
     rgb = np.empty((height, width, 3), np.float32)
