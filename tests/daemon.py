@@ -114,3 +114,13 @@ def wait_for_metric(daemon: Daemon, line: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"/metrics never had {line!r}")
         time.sleep(0.05)
+
+
+def refused(tmp_path: Path, *args: str) -> str:
+    """``edge-runtime serve ARGS`` must refuse to start: exit 2, one line, no traceback.
+    Returns what it printed."""
+    d = start_daemon(tmp_path, *args)
+    assert d.proc.wait(60) == 2
+    out = d.log.read_text()
+    assert "Traceback" not in out, out
+    return out

@@ -13,6 +13,17 @@ from PIL import Image
 from edge_runtime.cli.main import main
 
 
+def edge_runtime(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real console command, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "edge_runtime.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture
 def bars_png(tmp_path: Path) -> Path:
     path = tmp_path / "bars.png"
@@ -24,24 +35,14 @@ def test_segment_writes_masks_at_the_original_size(
     zoo_dir: Path, bars_png: Path, tmp_path: Path, camvid_val: list[Path]
 ):
     out = tmp_path / "out"
-    # The real console script, as a user runs it.
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge_runtime.cli.main",
-            "segment",
-            str(bars_png),
-            str(camvid_val[0]),
-            "--model",
-            str(zoo_dir / "unet_float_logits.tflite"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = edge_runtime(
+        "segment",
+        str(bars_png),
+        str(camvid_val[0]),
+        "--model",
+        str(zoo_dir / "unet_float_logits.tflite"),
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     with Image.open(out / "bars.png") as mask:
@@ -188,26 +189,17 @@ def test_labels_flag_for_a_model_with_a_manifest_warns(
 ):
     labels = tmp_path / "labels.txt"
     labels.write_text("a\nb\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge_runtime.cli.main",
-            "segment",
-            str(bars_png),
-            "--model",
-            str(default_model),
-            "--labels",
-            str(labels),
-            "--mean",
-            "0",
-            "--out",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    proc = edge_runtime(
+        "segment",
+        str(bars_png),
+        "--model",
+        str(default_model),
+        "--labels",
+        str(labels),
+        "--mean",
+        "0",
+        "--out",
+        str(tmp_path / "out"),
     )
     assert proc.returncode == 0, proc.stderr
     assert f"--labels {labels} ignored" in proc.stderr
