@@ -7,7 +7,7 @@ from pathlib import Path
 
 from edge_runtime.errors import ModelError
 
-DEFAULT_MODEL_FILE = "unet_camvid_int8.tflite"
+DEFAULT_MODEL_FILE = "unet_mnv2_camvid_int8.tflite"
 # Package data: an installed wheel carries the default bundle (.tflite + .json manifest).
 PACKAGE_MODELS = Path(__file__).resolve().parent / "default_model"
 # The repository (an editable install or a checkout): models/, samples/ and ../shared.
