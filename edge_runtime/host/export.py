@@ -104,6 +104,20 @@ VARIANTS: dict[str, tuple[Quantization, IoType]] = {
 }
 
 
+PRETRAINED_NOTICE = (
+    "contains weights derived from google-coral/edgetpu's mobilenet_v2_1.0_224_quant.tflite "
+    "(Copyright Google LLC, Apache License 2.0)"
+)
+
+
+def model_license(cfg: ExperimentConfig) -> str:
+    """The data's licence, plus the pretrained weights' notice when the model starts from
+    them (Apache-2.0 asks derived works to carry it)."""
+    if cfg.model.backbone == "mobilenet_v2" and cfg.model.pretrained is not None:
+        return f"{cfg.data.license}; {PRETRAINED_NOTICE}"
+    return cfg.data.license
+
+
 def export_bundles(
     cfg: ExperimentConfig,
     model: keras.Model,
@@ -148,7 +162,7 @@ def export_bundles(
             "sparsity": round(graph.zero_weight_fraction or 0.0, 6),
             "params": int(model.count_params()),
             "macs": graph.macs,
-            "license": d.license,
+            "license": model_license(cfg),
             "training": {
                 "config": cfg.model_dump(mode="json"),
                 "dataset": d.name,
