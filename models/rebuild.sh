@@ -3,16 +3,16 @@
 # float32 / dynamic-range / INT8 bundles into models/, each evaluated through the device
 # pipeline. Logs go to runs/NAME/{train,export}.log. Needs the host extra (pip install -e ".[host]").
 #   bash models/rebuild.sh                      # all
-#   bash models/rebuild.sh fcn32s_camvid        # one
+#   bash models/rebuild.sh unet_mnv2_camvid     # one (the default model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(command -v edge-host || echo .venv/bin/edge-host)
 [ -x "$host" ] || { echo "rebuild.sh: no edge-host: pip install -e \".[host]\" (or bash scripts/test.sh)" >&2; exit 2; }
-# The default model is two stages: unet_camvid_s60 (pruning during training) before
+# The seed U-Net is two stages: unet_camvid_s60 (pruning during training) before
 # unet_camvid (clustering, train.init_from: runs/unet_camvid_s60/best.keras); the others are
 # independent. Per-epoch times are in each train.log.
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(unet_camvid_s60 unet_camvid unet_camvid_s80 fcn32s_camvid unet_coco)
+[ ${#names[@]} -gt 0 ] || names=(unet_mnv2_camvid fcn32s_mnv2_camvid unet_coco unet_camvid_s60 unet_camvid unet_camvid_s80 fcn32s_camvid)
 for name in "${names[@]}"; do
   config="models/configs/$name.yaml"
   [ -f "$config" ] || { echo "rebuild.sh: no config $config" >&2; exit 2; }
@@ -21,4 +21,8 @@ for name in "${names[@]}"; do
   "$host" train "$config" --quiet >>"runs/$name/train.log" 2>&1
   echo "== $name: export ($(date -u +%H:%M:%S))"
   "$host" export "$config" 2>&1 | tee "runs/$name/export.log"
+  if [ "$name" = unet_mnv2_camvid ]; then  # the default model ships as package data
+    mv "models/${name}_int8.tflite" "models/${name}_int8.json" edge_runtime/default_model/
+    echo "== $name: INT8 bundle moved to edge_runtime/default_model/"
+  fi
 done
