@@ -16,7 +16,9 @@ log = logging.getLogger("edge_runtime")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, detail: object, headers: dict[str, str] | None = None
+    ):
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
 

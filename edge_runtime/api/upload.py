@@ -25,10 +25,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _boundary(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary":
+            return value.strip('"') or None
+    return None
+
+
 async def read_image(request: Request, limit: int) -> bytes:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "multipart/form-data":
         body = await read_body(request, limit)
+        boundary = _boundary(request.headers.get("content-type", ""))
+        if boundary and f"--{boundary}--".encode() not in body[-len(boundary) - 16 :]:
+            # Starlette's parser accepts a body cut before its end; say what is wrong.
+            raise ApiError(400, "bad_multipart", "multipart body has no closing boundary")
 
         async def once() -> AsyncGenerator[bytes, None]:
             yield body
@@ -37,7 +49,10 @@ async def read_image(request: Request, limit: int) -> bytes:
             form = await MultiPartParser(request.headers, once(), max_part_size=limit).parse()
         except MultiPartException as exc:
             raise ApiError(400, "bad_multipart", str(exc)) from exc
-        part = form.get("image")
+        parts = form.getlist("image")
+        if len(parts) > 1:
+            raise ApiError(400, "bad_multipart", f"{len(parts)} 'image' fields: send one")
+        part = parts[0] if parts else None
         if not isinstance(part, UploadFile):
             raise ApiError(422, "missing_image", "multipart body has no file field named 'image'")
         data = await part.read()

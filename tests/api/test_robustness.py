@@ -197,3 +197,31 @@ def test_a_connection_that_never_sends_a_byte_is_closed(daemon: Daemon):
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         assert s.recv(1) == b""  # the server hung up (after timeout_keep_alive, 5 s)
     assert httpx.get(daemon.url + "/healthz", timeout=30).status_code == 200
+
+
+def test_multipart_without_its_closing_boundary_or_with_two_images(daemon: Daemon):
+    body = png(64, 48)
+    head = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + body + b"\r\n"
+    )
+    ctype = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    with daemon.client() as c:
+        cut = c.post("/v1/segment", content=head, headers=ctype)
+        assert cut.status_code == 400 and cut.json()["error"] == "bad_multipart"
+        assert "closing boundary" in cut.json()["detail"]
+        two = c.post("/v1/segment", content=head * 2 + b"--b0undary--\r\n", headers=ctype)
+        assert two.status_code == 400 and "2 'image' fields" in two.json()["detail"]
+        one = c.post("/v1/segment", content=head + b"--b0undary--\r\n", headers=ctype)
+        assert one.status_code == 200, one.text
+
+
+def test_a_repeated_query_parameter_is_refused(daemon: Daemon):
+    with daemon.client() as c:
+        r = c.post(
+            "/v1/segment?format=mask&format=overlay",
+            content=png(64, 48),
+            headers={"Content-Type": "image/png"},
+        )
+    assert r.status_code == 422 and r.json()["error"] == "invalid_parameter"
+    assert r.json()["detail"] == [{"parameter": "format", "message": "given more than once"}]

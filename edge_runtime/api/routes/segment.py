@@ -48,6 +48,14 @@ async def segment(
     include_mask: Annotated[bool, Query()] = False,
 ) -> Response:
     rt: Runtime = request.app.state.runtime
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:  # last-one-wins would silently ignore what the client meant
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            [{"parameter": k, "message": "given more than once"} for k in repeated],
+        )
     if not rt.ready:
         raise ApiError(503, "not_ready", rt.not_ready_reason, {"Retry-After": "1"})
     # The body is read (size-checked, under a deadline) before an inference slot is taken:
