@@ -159,14 +159,6 @@ def build(name: str, out_dir: Path) -> Path:
         data = convert(
             model, "int8", io_type="uint8", representative=representative(96, 128, 127.5, 127.5)
         )
-    elif name == "slow_conv":  # ~20 GMACs per invoke: long enough to trip a watchdog
-        from edge_runtime.host.tf_compat import keras
-
-        inp = keras.Input((513, 513, 3), batch_size=1, name="image")
-        x = keras.layers.Conv2D(32, 3, padding="same")(inp)
-        for _ in range(8):
-            x = keras.layers.Conv2D(32, 3, padding="same")(x)
-        data = convert(keras.Model(inp, keras.layers.Conv2D(4, 1)(x)), "float32")
     else:
         raise KeyError(name)
     tmp = path.with_suffix(".part")
