@@ -221,11 +221,19 @@ class Engine:
         zero = self.input.zero_point if self.input.quantized else 0
         return self.run(lambda x: x.fill(zero), lambda y: None).invoke_ms
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, timeout: float | None = None) -> bool:
+        """Release the interpreter once no invoke runs. With ``timeout``, give up after
+        that many seconds (an invoke stuck in native code) and return False: the
+        process exit frees it."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False
+        try:
             self._input_view = self._output_view = None
             self._interpreter = None
             self._delegates = []
+        finally:
+            self._lock.release()
+        return True
 
     def __enter__(self) -> Engine:
         return self

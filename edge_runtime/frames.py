@@ -198,8 +198,9 @@ class FrameLoop:
         self._stop.set()
         with self._uploads:
             self._uploads.notify_all()
+        deadline = time.monotonic() + timeout  # for all threads together
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
         self.stats.state = "stopped"
 
     def upload_started(self) -> None:

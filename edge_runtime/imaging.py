@@ -4,11 +4,12 @@ JPEG draft decoding. Every failure becomes an ``ImageError`` subclass."""
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
 
@@ -23,6 +24,11 @@ _SOS = b"\xff\xda"
 # Signatures of the accepted formats: bytes that start like one of them but do not open
 # are a corrupt image (400), not "not an image" (415).
 _MAGIC = (b"\x89PNG", b"\xff\xd8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")
+# Pillow decodes a WebP through libwebp's animation decoder, which holds the canvas, a
+# copy of it as bytes and the image: four full-size RGBA buffers (620 MB for 40 MP,
+# measured). Fewer pixels keep a WebP within the memory a JPEG or PNG of max_pixels needs.
+_DECODE_COPIES = {"WEBP": 4}
+_WHY_FEWER = {"WEBP": "decoding one holds four full-size copies"}
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -48,14 +54,21 @@ class DecodedImage:
 def decode_image(
     data: bytes,
     *,
-    draft_size: tuple[int, int] | None = None,
+    min_size: tuple[int, int] | None = None,
+    keep_pixels: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     formats: frozenset[str] = ALLOWED_FORMATS,
 ) -> DecodedImage:
-    """Decode, orient and convert to RGB.
+    """Decode, orient and convert to RGB, at no more resolution than the caller needs:
+    memory, not only time, scales with the pixels kept (a 40 MP PNG is 160 MB in Pillow).
 
-    ``draft_size``: when given and the image is a JPEG at least twice that size, let
-    libjpeg decode at 1/2, 1/4 or 1/8 scale (never below ``draft_size``).
+    ``min_size`` (upright width, height): the picture may shrink by an integer factor as
+    long as it stays at least this size (what segmentation alone needs).
+    ``keep_pixels``: the picture may shrink to about this many pixels (an overlay): a
+    JPEG decodes at the smallest 1/2, 1/4, 1/8 scale that still holds them, so the full
+    image is never in memory; other formats decode whole, then shrink by the integer
+    factor that brings them to at most ``keep_pixels`` (before any mode conversion).
+    Neither: full resolution.
     Raises ``UnsupportedImageError`` (not an image / format not allowed),
     ``ImageTooLargeError`` (over ``max_pixels``), ``CorruptImageError`` (bad data).
     """
@@ -92,29 +105,116 @@ def decode_image(
             f"JPEG with {scans} scans, over the {MAX_JPEG_SCANS} decoded (a progressive "
             "JPEG has about 10; more only costs CPU)"
         )
-    if width * height > max_pixels:
+    limit = max_pixels // _DECODE_COPIES.get(fmt, 1)
+    if width * height > limit:
+        why = "" if limit == max_pixels else f" for {fmt} ({_WHY_FEWER[fmt]})"
         raise ImageTooLargeError(
             f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the "
-            f"{max_pixels / 1e6:.0f} MP limit"
+            f"{limit / 1e6:.0f} MP limit{why}"
         )
+    _drop_alpha_while_decoding(im)  # before getexif(), which loads a PNG
     try:
         orientation = int(im.getexif().get(_ORIENTATION_TAG, 1))
     except Exception:  # a broken EXIF block must not lose the picture
         orientation = 1
     rotated = orientation in (5, 6, 7, 8)
     original = (height, width) if rotated else (width, height)
+    jpeg = fmt in ("JPEG", "MPO")
     try:
-        if draft_size and fmt in ("JPEG", "MPO"):
-            dw, dh = (draft_size[1], draft_size[0]) if rotated else draft_size
-            if width >= 2 * dw and height >= 2 * dh:
-                im.draft("RGB", (dw, dh))
+        if jpeg:
+            _draft(im, _smallest_size(im.size, min_size, keep_pixels, rotated))
         im.load()
+        im = _fit(im, min_size, keep_pixels, rotated, exact=jpeg)
         im = _to_rgb(im)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptImageError(f"corrupt or truncated {fmt} data: {exc}") from exc
     if orientation in _TRANSPOSE:
         im = im.transpose(_TRANSPOSE[orientation])
     return DecodedImage(im, original, fmt)
+
+
+def peek_pixels(data: bytes) -> int | None:
+    """Width x height from the header alone (no pixel data decoded), or None when the
+    header does not parse: decoding will say why."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.width) * int(im.height)
+    except Exception:  # any header error is decode_image's to report
+        return None
+
+
+def _drop_alpha_while_decoding(im: Image.Image) -> None:
+    """Decode an RGBA PNG straight into RGB (the alpha would be dropped anyway): reducing
+    or converting RGBA makes a second full-size copy (+160 MB at 40 MP). Pillow's JPEG
+    draft() works the same way, by changing the mode and raw mode before decoding."""
+    if not isinstance(im, ImageFile.ImageFile):
+        return
+    tile = im.tile[0] if len(im.tile) == 1 else None
+    if im.format == "PNG" and im.mode == "RGBA" and tile is not None and tile.args == "RGBA":
+        im._mode = "RGB"
+        im.tile = [tile._replace(args="RGBX")]
+
+
+def _smallest_size(
+    size: tuple[int, int],
+    min_size: tuple[int, int] | None,
+    keep_pixels: int | None,
+    rotated: bool,
+) -> tuple[int, int] | None:
+    """The smallest stored size the caller can use, or None for the full image."""
+    width, height = size
+    if min_size is not None:
+        return (min_size[1], min_size[0]) if rotated else min_size
+    if keep_pixels is not None and width * height > keep_pixels:
+        scale = math.sqrt(keep_pixels / (width * height))
+        return max(1, int(width * scale)), max(1, int(height * scale))  # at most keep_pixels
+    return None
+
+
+def _draft(im: Image.Image, smallest: tuple[int, int] | None) -> None:
+    # libjpeg decodes at 1/2, 1/4 or 1/8 scale: draft() picks the smallest that is at
+    # least this size, so the full image is never in memory.
+    if smallest and im.width >= 2 * smallest[0] and im.height >= 2 * smallest[1]:
+        im.draft("RGB", smallest)
+
+
+def _fit(
+    im: Image.Image,
+    min_size: tuple[int, int] | None,
+    keep_pixels: int | None,
+    rotated: bool,
+    *,
+    exact: bool,
+) -> Image.Image:
+    """Shrink a decoded picture to what the caller needs. ``exact``: resize to about
+    ``keep_pixels`` (a drafted JPEG, already small); otherwise shrink by the integer
+    factor that brings it to at most that, in one pass, so a whole 40 MP image never
+    shares memory with a second large buffer."""
+    smallest = _smallest_size(im.size, min_size, keep_pixels, rotated)
+    if smallest is None:
+        return im
+    if min_size is None and exact:
+        return im.resize(smallest, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    if min_size is None:
+        factor = math.ceil(math.sqrt(im.width * im.height / max(keep_pixels or 1, 1)))
+    else:
+        factor = min(im.width // max(smallest[0], 1), im.height // max(smallest[1], 1))
+    return _shrink(im, factor) if factor > 1 else im
+
+
+def _shrink(im: Image.Image, factor: int) -> Image.Image:
+    if im.mode in ("RGBA", "LA"):
+        # reduce() premultiplies alpha in a full-size copy (+160 MB at 40 MP); the alpha
+        # is dropped anyway, so reduce the colour bands one by one.
+        bands = im.mode[:-1]
+        return Image.merge(bands, [im.getchannel(b).reduce(factor) for b in bands])
+    size = (-(-im.width // factor), -(-im.height // factor))  # as reduce(): partial blocks count
+    # reduce() is a box filter without a float pass; palette and 16-bit modes need
+    # resize() (which falls back to nearest for palettes).
+    try:
+        return im.reduce(factor)
+    except ValueError:
+        return im.resize(size, Image.Resampling.BOX)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

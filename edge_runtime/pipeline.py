@@ -277,6 +277,10 @@ class Encoded:
     segmentation: Segmentation  # with encode_ms and total_ms updated
 
 
+KEEP_ALL: int | None = None
+SEGMENT_ONLY = 0
+
+
 class Pipeline:
     """Thread-safe when the engine is (it is: one lock around invoke)."""
 
@@ -360,18 +364,22 @@ class Pipeline:
         """Invoke on blank input (first invokes pay one-off costs); latencies in ms."""
         return [self.engine.invoke_blank() for _ in range(runs)]
 
-    def segment(self, image: ImageInput, *, full_resolution: bool = True) -> Segmentation:
+    def segment(self, image: ImageInput, *, keep_pixels: int | None = KEEP_ALL) -> Segmentation:
         """Segment encoded bytes, a Pillow image or an HxWx3 RGB uint8 array.
 
-        ``full_resolution=False`` lets big JPEGs decode at a reduced scale (faster; the
-        label map is still returned at the original resolution, ``image`` is smaller).
+        ``keep_pixels`` says how much of an encoded image ``Segmentation.image`` must hold,
+        which bounds decode memory and time: ``KEEP_ALL`` (the default) the full
+        resolution; ``SEGMENT_ONLY`` as little as segmentation needs (big images decode
+        or shrink to about the model's input size); a number, about that many pixels
+        (an overlay). The label map is always at the original resolution.
         Raises ``ImageError`` subclasses for bad images.
         """
         t0 = time.perf_counter()
         if isinstance(image, bytes):
             decoded = decode_image(
                 image,
-                draft_size=None if full_resolution else self.input_size,
+                min_size=self.input_size if keep_pixels == SEGMENT_ONLY else None,
+                keep_pixels=keep_pixels or None,
                 max_pixels=self.max_pixels,
             )
             picture, original = decoded.image, decoded.original_size
@@ -434,5 +442,5 @@ class Pipeline:
             data = json.dumps(seg.summary()).encode()
         return Encoded(data, ctype, seg)
 
-    def close(self) -> None:
-        self.engine.close()
+    def close(self, timeout: float | None = None) -> bool:
+        return self.engine.close(timeout)

@@ -48,13 +48,55 @@ def test_draft_decoding_shrinks_big_jpegs_but_keeps_the_original_size():
     big = Image.fromarray(colour_bars(1500, 2000))
     data = encode(big, "JPEG", quality=90)
     full = decode_image(data)
-    draft = decode_image(data, draft_size=(128, 96))
+    draft = decode_image(data, min_size=(128, 96))
     assert full.image.size == (2000, 1500)
     assert draft.original_size == (2000, 1500)
     assert 128 <= draft.image.width <= 500 and 96 <= draft.image.height <= 375
     # Small images are never drafted.
-    small = decode_image(encode(Image.fromarray(colour_bars()), "JPEG"), draft_size=(128, 96))
+    small = decode_image(encode(Image.fromarray(colour_bars()), "JPEG"), min_size=(128, 96))
     assert small.image.size == (160, 120)
+
+
+BIG = Image.fromarray(colour_bars(900, 1200))
+GREY = np.asarray(BIG.convert("L"))
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("PNG RGB", encode(BIG, "PNG")),
+        ("PNG RGBA", encode(BIG.convert("RGBA"), "PNG")),
+        ("PNG palette", encode(BIG.quantize(16), "PNG")),
+        ("PNG 16-bit grey", encode(Image.fromarray(GREY.astype(np.uint16) * 257), "PNG")),
+        ("TIFF float", encode(Image.fromarray(GREY.astype(np.float32)), "TIFF")),
+        ("WEBP", encode(BIG, "WEBP", lossless=True)),
+    ],
+)
+def test_other_formats_shrink_by_an_integer_factor_before_conversion(name: str, data: bytes):
+    full = decode_image(data)
+    for kw, size in [
+        ({"min_size": (128, 96)}, (134, 100)),  # 1/9, still >= 128x96
+        ({"keep_pixels": 100_000}, (300, 225)),  # 1/4: at most 100,000 pixels
+    ]:
+        out = decode_image(data, **kw)  # type: ignore[arg-type]
+        assert out.image.size == size, (name, kw)
+        assert out.original_size == (1200, 900)
+        assert out.image.mode == "RGB"
+        # The same picture, box-filtered: colour bars survive within a few levels away
+        # from the bar edges.
+        reference = np.asarray(full.image.resize(size, Image.Resampling.BOX), dtype=int)
+        diff = np.abs(np.asarray(out.image, dtype=int) - reference)
+        assert np.median(diff) <= 2, (name, kw)
+
+
+def test_a_rotated_jpeg_keeps_enough_pixels_on_both_upright_sides():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 2000x1500, shown 1500x2000
+    data = encode(Image.fromarray(colour_bars(1500, 2000)), "JPEG", exif=exif.tobytes())
+    out = decode_image(data, min_size=(300, 400))
+    assert out.original_size == (1500, 2000)
+    assert out.image.width >= 300 and out.image.height >= 400
+    assert out.image.width < 1500
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from zoo import bundle
 
 from edge_runtime.errors import ManifestError, ModelError, UnsupportedImageError
 from edge_runtime.litert import make_interpreter
-from edge_runtime.pipeline import Pipeline
+from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
 
 BARS_MODELS = [
     "deeplab_uint8_argmax",
@@ -134,7 +134,7 @@ def test_draft_decoding_keeps_the_mask_at_full_size(zoo_dir: Path):
     pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
     buf = io.BytesIO()
     Image.fromarray(colour_bars(1200, 1600)).save(buf, "JPEG", quality=95)
-    seg = pipe.segment(buf.getvalue(), full_resolution=False)
+    seg = pipe.segment(buf.getvalue(), keep_pixels=SEGMENT_ONLY)
     assert seg.image.width < 1600
     assert (seg.width, seg.height) == (1600, 1200)
     h, w = seg.label_map.shape

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -12,9 +13,12 @@ from fastapi import FastAPI, Request, Response
 from edge_runtime import __version__
 from edge_runtime.api import auth, errors
 from edge_runtime.api.admission import Admission
+from edge_runtime.api.draining import Draining
 from edge_runtime.api.routes import health, models, page, segment, stream
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.systemd_notify import notify, watchdog_interval_s
+
+log = logging.getLogger("edge_runtime")
 
 
 async def _reload_quietly(runtime: Runtime) -> None:
@@ -30,13 +34,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         runtime.hub.bind(loop)
+        draining.bind(loop)
         runtime.start()
         # SIGHUP reloads the model, as daemons do (off the event loop: loading takes time).
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(
                 signal.SIGHUP, lambda: loop.create_task(_reload_quietly(runtime))
             )
-        tasks = [asyncio.create_task(_systemd(runtime))]
+        address = getattr(app.state, "address", None)  # set by `serve` once bound
+        tasks = [asyncio.create_task(_systemd(runtime, address))]
         try:
             yield
         finally:
@@ -56,7 +62,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     _offline_docs(app)
     app.state.runtime = runtime
     st = runtime.settings
-    admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s)
+    draining = Draining()
+    app.state.draining = draining
+    admission = Admission(st.max_inflight, st.max_waiting, st.request_timeout_s, draining)
     app.state.admission = admission
     runtime.metrics.uploads_inflight.set_function(lambda: admission.inflight)
     runtime.metrics.uploads_waiting.set_function(lambda: admission.waiting)
@@ -93,6 +101,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     return app
 
 
+def begin_shutdown(app: FastAPI) -> None:
+    """At SIGTERM/SIGINT, before uvicorn's graceful shutdown: uploads still arriving or
+    queued get a JSON 503 now, and live streams end (each would hold the stop for its
+    whole timeout)."""
+    app.state.draining.begin()
+    app.state.runtime.hub.close()
+
+
 def _offline_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` with its JavaScript and CSS from the ``swagger-ui-bundle``
     package: a device on a network without internet still gets a working page."""
@@ -114,19 +130,48 @@ def _offline_docs(app: FastAPI) -> None:
         )
 
 
-async def _systemd(runtime: Runtime) -> None:
+async def _systemd(runtime: Runtime, address: tuple[str, int] | None) -> None:
     """READY=1 once warmed up; then WATCHDOG=1 from the event loop while the daemon is
-    healthy (a hung loop, a stuck invoke or a failed camera loop stops it, and systemd
-    restarts the daemon)."""
+    healthy and still accepts connections (a hung loop, a stuck invoke, a failed camera
+    loop or running out of file descriptors stops it, and systemd restarts the daemon)."""
     while not runtime.ready:
         await asyncio.sleep(0.05)
     notify("READY=1")
     interval = watchdog_interval_s()
     next_ping = 0.0
     loop = asyncio.get_running_loop()
+    accepting = True
     while True:
-        healthy = runtime.healthy()
-        if interval and healthy and loop.time() >= next_ping:
-            notify("WATCHDOG=1")
-            next_ping = loop.time() + interval
+        if interval and loop.time() >= next_ping and runtime.healthy():
+            reachable = address is None or await answers_http(*address)
+            if reachable != accepting:
+                accepting = reachable
+                if reachable:
+                    log.info("accepting connections again: watchdog resumed")
+                else:
+                    log.warning(
+                        "cannot accept connections on port %d (out of file descriptors?): "
+                        "watchdog withheld, systemd will restart the daemon",
+                        address[1] if address else 0,
+                    )
+            if reachable:
+                notify("WATCHDOG=1")
+                next_ping = loop.time() + interval
         await asyncio.sleep(min(0.25, interval or 0.25))
+
+
+async def answers_http(host: str, port: int, timeout_s: float = 2.0) -> bool:
+    """Whether a connection to the daemon's own socket gets an HTTP answer: what a
+    client needs, from accept() to the event loop."""
+    probe = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    writer = None
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(probe, port), timeout_s)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        status = await asyncio.wait_for(reader.readline(), timeout_s)
+        return status.startswith(b"HTTP/1.1 200")
+    except (OSError, asyncio.TimeoutError):
+        return False
+    finally:
+        if writer is not None:
+            writer.close()

@@ -57,6 +57,9 @@ class Metrics:
         self.uploads_inflight = Gauge(
             "edge_uploads_inflight", "Uploads holding an inference slot", registry=r
         )
+        self.uploads_receiving = Gauge(
+            "edge_uploads_receiving", "Uploads whose body is still arriving", registry=r
+        )
         self.uploads_waiting = Gauge(
             "edge_uploads_waiting", "Uploads queued for an inference slot", registry=r
         )

@@ -95,11 +95,14 @@ class Runtime:
         self._warm.start()
 
     def stop(self) -> None:
+        """Bounded whatever is stuck (≤ 7 s): with the 8 s grace for uploads, a stop
+        stays inside the unit's TimeoutStopSec=20."""
         if self._warm is not None:
-            self._warm.join(10)
+            self._warm.join(2)
         if self.frames is not None:
-            self.frames.stop()
-        self.pipeline.close()
+            self.frames.stop(timeout=3)
+        if not self.pipeline.close(timeout=2):
+            log.warning("an invoke is still running at shutdown; not waiting for it")
 
     def healthy(self) -> bool:
         """What feeds systemd's watchdog: no stuck inference, no failed camera loop."""

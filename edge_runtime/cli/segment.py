@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge_runtime.cli.common import add_model_args, error, open_pipeline
+from edge_runtime.encode import OVERLAY_MAX_PIXELS
 from edge_runtime.errors import ImageError
 from edge_runtime.folders import list_images
+from edge_runtime.pipeline import SEGMENT_ONLY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             continue
         try:
-            seg = pipe.segment(data, full_resolution=args.format == "overlay")
+            keep = OVERLAY_MAX_PIXELS if args.format == "overlay" else SEGMENT_ONLY
+            seg = pipe.segment(data, keep_pixels=keep)
             encoded = pipe.encode(seg, args.format, alpha=args.alpha)
         except ImageError as exc:
             error("edge-runtime", f"{path}: {exc}")

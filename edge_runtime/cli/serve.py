@@ -46,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from edge_runtime.api.app import create_app
+    from edge_runtime import allocator
+    from edge_runtime.api.app import begin_shutdown, create_app
+    from edge_runtime.api.draining import GRACEFUL_SHUTDOWN_S
     from edge_runtime.api.runtime import Runtime
     from edge_runtime.settings import Settings, is_loopback
 
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("asyncio").addFilter(OncePerMinute("socket.accept() out of system"))
     if settings.token is None and not is_loopback(settings.host):
         logging.getLogger("edge_runtime").warning(
             "serving %s on %s WITHOUT authentication (--insecure-no-auth): anyone on the "
@@ -69,23 +72,76 @@ def run(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         error("edge-runtime", exc)
         return EXIT_PORT_IN_USE
+    allocator.tune()
     runtime = Runtime.open(settings)
     app = create_app(runtime)
+    app.state.address = (settings.host, sock.getsockname()[1])  # the watchdog's self-check
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=sock.getsockname()[1],
         log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=int(GRACEFUL_SHUTDOWN_S),
         access_log=settings.log_level == "debug",
         http=_protocol_class(),
     )
-    server = _server_class()(config, on_exit=runtime.hub.close)
+    server = _server_class()(config, on_exit=lambda: begin_shutdown(app))
     server.run(sockets=[sock])
-    return 0 if server.started else 1
+    code = 0 if server.started else 1
+    _exit_now_if_an_invoke_is_stuck(code)
+    return code
+
+
+def _exit_now_if_an_invoke_is_stuck(code: int) -> None:
+    """Python joins every worker thread at exit, and an invoke stuck in native code
+    never returns: the stop would last until systemd's SIGKILL. Everything that matters
+    has shut down by now, so leave without waiting for it."""
+    import os
+    import sys
+    import threading
+    import time
+
+    deadline = time.monotonic() + 2.0  # idle pool threads are just ending
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    for t in others:
+        if not t.daemon:
+            t.join(max(0.0, deadline - time.monotonic()))
+    busy = [t.name for t in others if t.is_alive() and not t.daemon]
+    if busy:
+        logging.getLogger("edge_runtime").warning(
+            "exiting with %d thread(s) still busy (%s)", len(busy), ", ".join(sorted(set(busy)))
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 EXIT_PORT_IN_USE = 3
+
+
+class OncePerMinute(logging.Filter):
+    """asyncio logs every failed accept() with its traceback, once a second per socket
+    while file descriptors run out (213 MiB of log in 30 s, seen): keep one line a
+    minute, without the traceback. The watchdog's own warning says what it means."""
+
+    def __init__(self, prefix: str, every_s: float = 60.0):
+        super().__init__()
+        self.prefix, self.every_s = prefix, every_s
+        self._last = -every_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith(self.prefix):
+            return True
+        import time
+
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return False
+        self._last = now
+        record.exc_info = record.exc_text = None
+        record.msg, record.args = record.getMessage().splitlines()[0], ()
+        return True
 
 
 class PortInUseError(OSError):

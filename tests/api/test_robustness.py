@@ -4,13 +4,16 @@ daemon on loopback."""
 from __future__ import annotations
 
 import io
+import resource
+import signal
 import socket
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
 import zoo
-from daemon import Daemon, start_daemon
+from daemon import Daemon, start_daemon, start_gated_daemon, wait_for_log, wait_for_metric
 from PIL import Image
 
 
@@ -225,3 +228,119 @@ def test_a_repeated_query_parameter_is_refused(daemon: Daemon):
         )
     assert r.status_code == 422 and r.json()["error"] == "invalid_parameter"
     assert r.json()["detail"] == [{"parameter": "format", "message": "given more than once"}]
+
+
+def _post_in_thread(url: str, body: bytes, results: dict[str, httpx.Response], key: str):
+    def run() -> None:
+        results[key] = httpx.post(
+            url + "/v1/segment?format=mask",
+            content=body,
+            headers={"Content-Type": "image/png"},
+            timeout=120,
+        )
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def test_sigterm_answers_every_upload_with_a_json_503_and_exits(bars_model: Path, tmp_path: Path):
+    """Item 10: an upload being segmented, one queued and one still sending its body,
+    all cut off by SIGTERM: each gets a JSON 503 (the queued and the slow one at once,
+    the segmented one after the grace period), and the daemon exits 0 although the
+    invoke never returns (held on the gate for good)."""
+    d, gate = start_gated_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={"EDGE_RUNTIME_WARMUP_RUNS": "0", "EDGE_RUNTIME_MAX_INFLIGHT": "1"},
+    )
+    d.wait("/readyz")
+    results: dict[str, httpx.Response] = {}
+    held = _post_in_thread(d.url, png(64, 48), results, "segmenting")
+    with gate.open("wb"):  # opens once the invoke waits on it; never written
+        queued = _post_in_thread(d.url, png(64, 48), results, "queued")
+        wait_for_metric(d, "edge_uploads_waiting 1.0")
+        port = int(d.url.rsplit(":", 1)[1])
+        slow = socket.create_connection(("127.0.0.1", port), timeout=60)
+        slow.sendall(
+            b"POST /v1/segment HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+            b"Content-Length: 10000\r\n\r\n0123456789"
+        )
+        wait_for_metric(d, "edge_uploads_receiving 1.0")
+        d.proc.send_signal(signal.SIGTERM)
+        queued.join(60)
+        reply = slow.recv(4096).decode()
+        slow.close()
+        held.join(60)
+        assert d.proc.wait(60) == 0
+    for key in ("queued", "segmenting"):
+        r = results[key]
+        assert r.status_code == 503, (key, r.text)
+        assert r.json()["error"] == "shutting_down", key
+    assert "did not finish within 8 s" in results["segmenting"].json()["detail"]
+    assert reply.startswith("HTTP/1.1 503"), reply
+    assert '"error":"shutting_down"' in reply
+    log = d.log.read_text()
+    assert "exiting with 1 thread(s) still busy" in log
+    assert "Traceback" not in log and "Internal Server Error" not in log
+
+
+def test_large_images_are_decoded_one_at_a_time(bars_model: Path, tmp_path: Path):
+    """Two 40 MP decodes at once would pass the unit's MemoryMax: the second large upload
+    waits for the first, while a small one still gets the free slot."""
+    d, gate = start_gated_daemon(
+        tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_WARMUP_RUNS": "0"}
+    )
+    d.wait("/readyz")
+    big = png(4000, 3100)  # 12.4 MP, over LARGE_PIXELS; one colour, so a small file
+    results: dict[str, httpx.Response] = {}
+    threads = [_post_in_thread(d.url, big, results, "big1")]
+    with gate.open("wb") as release:  # the first large upload is in its invoke
+        threads.append(_post_in_thread(d.url, big, results, "big2"))
+        wait_for_metric(d, "edge_uploads_waiting 1.0")
+        threads.append(_post_in_thread(d.url, png(64, 48), results, "small"))
+        wait_for_metric(d, "edge_uploads_inflight 2.0")  # the small one took the free slot
+        assert "edge_uploads_waiting 1.0" in httpx.get(d.url + "/metrics").text
+        release.write(b"all")
+    for t in threads:
+        t.join(120)
+    assert {k: r.status_code for k, r in results.items()} == {
+        "big1": 200,
+        "big2": 200,
+        "small": 200,
+    }
+    assert d.stop() == 0
+
+
+def test_the_watchdog_is_withheld_while_connections_cannot_be_accepted(
+    bars_model: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
+):
+    """Out of file descriptors, the daemon cannot accept a client: it stops feeding the
+    watchdog (systemd would restart it) and feeds it again once it can."""
+    path, _ = notify_socket
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"},
+    )
+    d.wait("/readyz")
+    pid = d.proc.pid
+    in_use = len(list(Path(f"/proc/{pid}/fd").iterdir()))
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use + 4, hard))
+    port = int(d.url.rsplit(":", 1)[1])
+    silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(12)]
+    try:
+        wait_for_log(d, "watchdog withheld")
+    finally:
+        for s in silent:
+            s.close()
+    wait_for_log(d, "accepting connections again: watchdog resumed")
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    assert d.stop() == 0
+    # asyncio's accept() error: at most one line a minute, without its traceback.
+    log = d.log.read_text()
+    assert log.count("socket.accept() out of system resource") == 1, log
+    assert "Too many open files" not in log

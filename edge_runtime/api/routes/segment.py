@@ -10,11 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from edge_runtime.api.draining import Draining
 from edge_runtime.api.errors import ApiError
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
 from edge_runtime.encode import encode_png
-from edge_runtime.pipeline import Format, Segmentation, StageTimings
+from edge_runtime.imaging import peek_pixels
+from edge_runtime.pipeline import SEGMENT_ONLY, Format, Segmentation, StageTimings
 
 router = APIRouter(tags=["segmentation"])
 
@@ -60,31 +62,38 @@ async def segment(
         raise ApiError(503, "not_ready", rt.not_ready_reason, {"Retry-After": "1"})
     # The body is read (size-checked, under a deadline) before an inference slot is taken:
     # a client sending slowly holds only its own connection, never a slot.
+    draining: Draining = request.app.state.draining
     try:
-        data = await asyncio.wait_for(
-            read_image(request, rt.settings.max_upload_bytes), rt.settings.request_timeout_s
-        )
+        with rt.metrics.uploads_receiving.track_inprogress():
+            data = await draining.until_signal(
+                asyncio.wait_for(
+                    read_image(request, rt.settings.max_upload_bytes),
+                    rt.settings.request_timeout_s,
+                )
+            )
     except asyncio.TimeoutError as exc:
         raise ApiError(
             408,
             "body_timeout",
             f"the upload did not arrive within {rt.settings.request_timeout_s:g} s",
         ) from exc
-    async with request.app.state.admission.slot():
+    async with request.app.state.admission.slot(peek_pixels(data)):
         frames = rt.frames
         if frames is not None:
             frames.upload_started()
         try:
-            seg = await run_in_threadpool(
-                rt.pipeline.segment, data, full_resolution=format == "overlay"
+            keep = rt.settings.max_overlay_pixels if format == "overlay" else SEGMENT_ONLY
+            seg = await draining.until_deadline(
+                run_in_threadpool(rt.pipeline.segment, data, keep_pixels=keep)
             )
         finally:
             if frames is not None:
                 frames.upload_finished()
     # Encoding (and the summary, and a base64 PNG for include_mask) is CPU work: off the
     # event loop, so streams and watchdog pings never wait on it.
-    body = await run_in_threadpool(_respond, rt, seg, format, alpha, include_mask)
-    return body
+    return await draining.until_deadline(
+        run_in_threadpool(_respond, rt, seg, format, alpha, include_mask)
+    )
 
 
 def _respond(
