@@ -29,6 +29,7 @@ import yaml
 from int8_kernels import measure, ratio_table
 from PIL import Image
 
+from edge_runtime.bench import hardening
 from edge_runtime.defaults import data_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,10 +37,15 @@ DATA = data_root()
 
 
 def machine_slug() -> str:
-    from edge_runtime.system_info import cpu_model, raspberry_pi_model
+    from edge_runtime.system_info import cpu_model, int8_features, raspberry_pi_model
 
-    name = raspberry_pi_model() or cpu_model()
-    return re.sub(r"[^a-z0-9]+", "-", f"{name} {os.cpu_count()}c".lower()).strip("-")
+    # The best int8 feature too: one "AMD EPYC" VM has VNNI, another only AVX2, and
+    # their INT8 figures differ by 3x.
+    features = int8_features()
+    name = (
+        f"{raspberry_pi_model() or cpu_model()} {os.cpu_count()}c {features[0] if features else ''}"
+    )
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def free_port() -> int:
@@ -283,6 +289,8 @@ def main() -> None:
     report = json.loads((out / "report.json").read_text())
     figures = daemon_figures(cfg["daemon"], out, args.quick)
     hard = hardening_figures(cfg["daemon"], out, args.quick)
+    frame = sorted((DATA / "camvid/val").glob("*.png"))[0]
+    heavy = hardening.run_all(str(ROOT / cfg["daemon"]["model"]), frame, out)
     (out / "daemon.json").write_text(json.dumps({**figures, **hard}, indent=2) + "\n")
 
     by_name = {m["name"]: m for m in report["models"]}
@@ -384,9 +392,11 @@ def main() -> None:
         f"- soak: {soak['requests']:,} requests, RSS {soak['rss_before_mb']:.1f} -> "
         f"{soak['rss_after_mb']:.1f} MB",
     ]
+    lines += ["", hardening.markdown(heavy).replace("## ", "### ", 1)]
     lines += [
         "",
-        f"Daemon figures: `{slug}/daemon.json`. Plots: `{slug}/latency.png`, "
+        f"Daemon figures: `{slug}/daemon.json`, `{slug}/hardening.json`. "
+        f"Plots: `{slug}/latency.png`, "
         f"`{slug}/miou_vs_latency.png`.",
         "",
     ]

@@ -110,7 +110,7 @@ def decode_image(
         why = "" if limit == max_pixels else f" for {fmt} ({_WHY_FEWER[fmt]})"
         raise ImageTooLargeError(
             f"image is {width}x{height} = {width * height / 1e6:.1f} MP, over the "
-            f"{limit / 1e6:.0f} MP limit{why}"
+            f"{limit / 1e6:g} MP limit{why}"
         )
     _drop_alpha_while_decoding(im)  # before getexif(), which loads a PNG
     try:

@@ -25,6 +25,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# CPU features that decide how fast INT8 runs against float32, best first: with VNNI
+# (x86) or the dot-product/i8mm instructions (Arm) an int8 multiply-accumulate is one
+# instruction; without them (plain AVX2, NEON) it needs widening and gains little.
+INT8_FEATURES = ("amx_int8", "avx512_vnni", "avx_vnni", "avx512f", "avx2", "i8mm", "asimddp")
+
+
+def int8_features() -> list[str]:
+    """Which of ``INT8_FEATURES`` this CPU has (from /proc/cpuinfo's flags/Features)."""
+    flags: set[str] = set()
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return [f for f in INT8_FEATURES if f in flags]
+
+
 def raspberry_pi_model() -> str | None:
     """E.g. 'Raspberry Pi 5 Model B Rev 1.0' from the device tree, None elsewhere."""
     return _read("/proc/device-tree/model")
@@ -68,6 +84,7 @@ def machine_info() -> dict[str, object]:
         "edge_runtime": __version__,
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
+        "int8_features": int8_features(),
         "machine": platform.machine(),
         "governor": cpu_governor(),
         "raspberry_pi": raspberry_pi_model(),

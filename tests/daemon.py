@@ -1,78 +1,17 @@
-"""A real daemon: ``edge-runtime serve`` in a subprocess on a free loopback port."""
+"""Test helpers around the real daemon (``edge_runtime.bench.daemon``): gates that hold
+an invoke or a model load, and waits on its log and metrics."""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from edge_runtime.bench.daemon import Daemon, free_port, start_daemon
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Daemon:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def client(self, **kw: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]
-
-    def wait(
-        self, path: str = "/healthz", status: int = 200, timeout: float = 60
-    ) -> httpx.Response:
-        deadline = time.monotonic() + timeout
-        last: object = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"daemon exited {self.proc.returncode}:\n{self.log.read_text()}"
-                )
-            try:
-                r = httpx.get(self.url + path, timeout=5)
-                if r.status_code == status:
-                    return r
-                last = r.status_code
-            except httpx.TransportError as exc:
-                last = exc
-            time.sleep(0.05)
-        raise AssertionError(
-            f"{path} never answered {status} (last: {last})\n{self.log.read_text()}"
-        )
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-def start_daemon(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Daemon:
-    port = free_port()
-    log = tmp_path / f"daemon-{port}.log"
-    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-    return Daemon(proc, f"http://127.0.0.1:{port}", log)
+__all__ = ["Daemon", "free_port", "start_daemon"]
 
 
 def start_slow_daemon(

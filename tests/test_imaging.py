@@ -187,3 +187,20 @@ def test_pillows_bomb_limit_is_reported_as_ours():
     Image.new("1", (20_000, 10_000)).save(wide, "PNG")  # 200 MP, a few kB
     with pytest.raises(ImageTooLargeError, match="over the 40 MP limit"):
         decode_image(wide.getvalue())
+
+
+def test_an_rgba_png_decodes_as_its_rgb_bands():
+    rgba = np.dstack([colour_bars(), np.linspace(0, 255, 120 * 160).reshape(120, 160)])
+    data = encode(Image.fromarray(rgba.astype(np.uint8), "RGBA"), "PNG")
+    out = decode_image(data)
+    assert out.image.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(out.image), colour_bars())
+
+
+def test_webp_has_a_quarter_of_the_pixel_limit():
+    data = encode(Image.fromarray(colour_bars()), "WEBP")  # 160x120 = 19,200 pixels
+    assert decode_image(data, max_pixels=80_000).image.size == (160, 120)
+    with pytest.raises(ImageTooLargeError, match=r"over the 0\.01 MP limit for WEBP .*four"):
+        decode_image(data, max_pixels=40_000)
+    # The same pixels as a PNG are within the limit.
+    assert decode_image(encode(Image.fromarray(colour_bars()), "PNG"), max_pixels=40_000)

@@ -77,7 +77,7 @@ def measure(
 ) -> dict[str, Any]:
     """Init, first invoke, warm-up, invoke distribution, memory and (with images) the
     whole pipeline's stage split. Runs in the calling process."""
-    from edge_runtime.pipeline import Pipeline
+    from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
     from edge_runtime.system_info import rss_bytes
 
     rss_before = rss_bytes()
@@ -93,7 +93,7 @@ def measure(
         if images:
             blobs = [p.read_bytes() for p in images]
             for i in range(pipeline_runs):
-                seg = pipe.segment(blobs[i % len(blobs)])
+                seg = pipe.segment(blobs[i % len(blobs)], keep_pixels=SEGMENT_ONLY)
                 timings = pipe.encode(seg, "mask").segmentation.timings.as_dict()
                 for stage, ms in timings.items():
                     stages.setdefault(stage, []).append(ms)

@@ -81,7 +81,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"- machine: {mach['cpu']}, {mach['cores']} cores ({mach['machine']}), governor "
         f"{mach.get('governor') or 'n/a'}; "
-        f"board: {mach.get('raspberry_pi') or 'not a Raspberry Pi'}",
+        f"board: {mach.get('raspberry_pi') or 'not a Raspberry Pi'}; int8 features: "
+        f"{', '.join(mach.get('int8_features') or []) or 'none (no VNNI, no Arm dot product)'}",
         f"- software: Python {mach['python']}, {mach['runtime']} {mach['runtime_version']}, "
         f"numpy {mach['numpy']}, Pillow {mach['pillow']}; libedgetpu "
         f"{'loaded' if mach['libedgetpu'] else 'not installed'}",

@@ -174,7 +174,7 @@ def test_tflite_through_the_pipeline_agrees_with_keras(
             logits.argmax(axis=-1).astype(np.uint8), place(rgb.size, spec), rgb.size
         )
         for variant, pipe in pipes.items():
-            device = pipe.segment(image_path.read_bytes()).label_map
+            device = pipe.segment(image_path.read_bytes()).label_map  # as Keras: full size
             agree = keras_map == device
             same[variant] += int(agree.sum() if variant == "float32" else agree[sure].sum())
         confident += int(sure.sum())
