@@ -1,6 +1,8 @@
 """User-facing errors. Each message says what was expected and what was found.
 
-The CLI prints ``str(error)`` on one line; the daemon maps the classes to HTTP statuses.
+Every problem a user can act on is an ``EdgeRuntimeError``: the CLI prints ``str(error)``
+on one line and exits 2, the daemon maps the classes to HTTP statuses. Anything else is a
+bug and is shown as one, with its traceback (exit 1).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class ManifestError(ModelError):
 
 
 class EdgeTpuError(ModelError):
-    """The Edge TPU cannot be used; ``reason`` is one of the ``REASONS`` keys."""
+    """The Edge TPU cannot be used; ``reason`` is one of the class's reason constants."""
 
     NOT_INSTALLED = "libedgetpu_not_installed"
     NO_DEVICE = "no_edgetpu_device"
@@ -29,6 +31,22 @@ class EdgeTpuError(ModelError):
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
+
+
+class SettingsError(EdgeRuntimeError):
+    """Bad configuration; the message names the setting and where it came from."""
+
+
+class SourceError(EdgeRuntimeError):
+    """A frame source failed (unplugged, EOF without looping, RTSP drop, missing library)."""
+
+
+class UsageError(EdgeRuntimeError):
+    """A command used with arguments or data that cannot work (e.g. no image/mask pairs)."""
+
+
+class MissingDependencyError(EdgeRuntimeError, ImportError):
+    """An optional package is not installed; the message says which extra brings it."""
 
 
 class ImageError(EdgeRuntimeError):

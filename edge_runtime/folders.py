@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge_runtime.errors import UsageError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -15,19 +17,19 @@ def list_images(folder: Path) -> list[Path]:
 def image_mask_pairs(images: Path, masks: Path) -> list[tuple[Path, Path]]:
     """Every image with a same-stem ``.png`` mask, sorted by name.
 
-    Raises ``FileNotFoundError`` for a missing folder, ``ValueError`` when nothing pairs.
+    Raises ``UsageError`` for a missing folder or when nothing pairs.
     """
     if not images.is_dir():
-        raise FileNotFoundError(f"image folder not found: {images}")
+        raise UsageError(f"image folder not found: {images}")
     if not masks.is_dir():
-        raise FileNotFoundError(f"mask folder not found: {masks}")
+        raise UsageError(f"mask folder not found: {masks}")
     found = []
     for image in list_images(images):
         mask = masks / f"{image.stem}.png"
         if mask.is_file():
             found.append((image, mask))
     if not found:
-        raise ValueError(f"no image/mask pairs in {images} and {masks}")
+        raise UsageError(f"no image/mask pairs in {images} and {masks}")
     return found
 
 

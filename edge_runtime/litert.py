@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
+from edge_runtime.errors import MissingDependencyError
+
 try:
     from ai_edge_litert.interpreter import Interpreter, load_delegate
 
@@ -73,7 +75,7 @@ def make_interpreter(
     model_path: str, *, num_threads: int | None = None, delegates: list[Any] | None = None
 ) -> Any:
     if Interpreter is None:
-        raise ImportError(
+        raise MissingDependencyError(
             "no TFLite interpreter: pip install ai-edge-litert (or tflite-runtime on old boards)"
         )
     return Interpreter(

@@ -15,6 +15,9 @@ from pydantic_settings import (
 )
 
 from edge_runtime.bundle import parse_channels
+from edge_runtime.errors import SettingsError
+
+__all__ = ["Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
 
 
 def is_loopback(host: str) -> bool:
@@ -27,10 +30,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-class SettingsError(ValueError):
-    """Bad configuration; the message names the setting and where it came from."""
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:

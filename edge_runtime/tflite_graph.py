@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_runtime.errors import ModelError
+
 EDGETPU_CUSTOM_OP = "edgetpu-custom-op"
 
 _NUMPY_TYPES = {
@@ -175,7 +177,7 @@ def read_graph(path: Path | str, data: bytes | None = None) -> ModelGraph:
 
     raw = data if data is not None else Path(path).read_bytes()
     if len(raw) < 8 or raw[4:8] != b"TFL3":
-        raise ValueError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+        raise ModelError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
     model = schema.Model.GetRootAs(raw, 0)
     names, types = _op_names(), _type_names()
     codes = []

@@ -6,6 +6,7 @@ import pytest
 import zoo
 
 from edge_runtime.edgetpu_compat import check_model
+from edge_runtime.errors import ModelError
 
 
 def test_fully_int8_static_model_maps_entirely(zoo_dir: Path):
@@ -64,5 +65,5 @@ def test_compiled_models_are_reported_as_such(zoo_dir: Path, tmp_path: Path):
 def test_not_a_model(tmp_path: Path):
     bad = tmp_path / "bad.tflite"
     bad.write_text("nope")
-    with pytest.raises(ValueError, match="not a TFLite flatbuffer"):
+    with pytest.raises(ModelError, match="not a TFLite flatbuffer"):
         check_model(bad)

@@ -10,12 +10,19 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
+from edge_runtime.errors import (
+    CorruptImageError,
+    EdgeRuntimeError,
+    ImageTooLargeError,
+    UnsupportedImageError,
+)
 
 log = logging.getLogger("edge_runtime")
 
 
-class ApiError(Exception):
+class ApiError(EdgeRuntimeError):
+    """A request the API refuses: its status, a stable code and a detail for the client."""
+
     def __init__(
         self, status: int, code: str, detail: object, headers: dict[str, str] | None = None
     ):

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from edge_runtime.bench.model_bench import latency_stats
+from edge_runtime.errors import UsageError
 
 
 def parse_server_timing(header: str) -> dict[str, float]:
@@ -101,7 +102,7 @@ def bench_http(
 ) -> list[dict[str, Any]]:
     """One result per concurrency level. ``images`` are sent as they are (their own type)."""
     if not images:
-        raise ValueError("HTTP mode needs --images with at least one image")
+        raise UsageError("HTTP mode needs --images with at least one image")
     bodies = [
         (p.read_bytes(), mimetypes.guess_type(p.name)[0] or "application/octet-stream")
         for p in images

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from edge_runtime.errors import MissingDependencyError
+
 SCHEMA = "edge-bench/1"
 
 
@@ -158,7 +160,7 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ImportError(PLOT_HINT) from exc
+        raise MissingDependencyError(PLOT_HINT) from exc
     out.mkdir(parents=True, exist_ok=True)
     written = []
     labels, boxes = [], []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_runtime.cli.common import error
+from edge_runtime.errors import UsageError
 
 
 def _threads(text: str) -> list[int | None]:
@@ -53,12 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_http(args: argparse.Namespace) -> dict[str, Any]:
     from edge_runtime.bench.http_bench import bench_http
-    from edge_runtime.folders import IMAGE_SUFFIXES
+    from edge_runtime.folders import list_images
     from edge_runtime.system_info import machine_info
 
     if not args.images or not args.images.is_dir():
-        raise FileNotFoundError("HTTP mode needs --images DIR (images to upload)")
-    images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        raise UsageError("HTTP mode needs --images DIR (images to upload)")
+    images = list_images(args.images)
     levels = bench_http(
         args.url,
         images[:20],
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from edge_runtime.bench.model_bench import measure_isolated, static_facts
     from edge_runtime.bundle import locate_model
     from edge_runtime.evaluate import evaluate
-    from edge_runtime.folders import IMAGE_SUFFIXES, image_mask_pairs, sibling_mask_folder
+    from edge_runtime.folders import image_mask_pairs, list_images, sibling_mask_folder
     from edge_runtime.pipeline import Pipeline
     from edge_runtime.system_info import machine_info
 
@@ -91,8 +92,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     masks = args.masks
     if args.images:
         if not args.images.is_dir():
-            raise FileNotFoundError(f"image folder not found: {args.images}")
-        images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            raise UsageError(f"image folder not found: {args.images}")
+        images = list_images(args.images)
         masks = masks or sibling_mask_folder(args.images)
     report: dict[str, Any] = {
         "schema": "edge-bench/1",
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / "report.md").write_text(to_markdown(report))
             if args.plot:
                 plot(report, args.out)
-    except (EdgeRuntimeError, FileNotFoundError, ValueError, ImportError) as exc:
+    except EdgeRuntimeError as exc:  # anything else is a bug: traceback, exit 1
         error("edge-bench", exc)
         return 2
     if args.format == "json":
@@ -187,10 +188,11 @@ def _main_http(args: argparse.Namespace) -> int:
     import httpx
 
     from edge_runtime.bench.report import http_markdown, to_json
+    from edge_runtime.errors import EdgeRuntimeError
 
     try:
         report = run_http(args)
-    except (FileNotFoundError, ValueError, httpx.HTTPError) as exc:
+    except (EdgeRuntimeError, httpx.HTTPError) as exc:
         error("edge-bench", exc)
         return 2
     if args.out:

@@ -34,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except EdgeRuntimeError as exc:
-        error("edge-runtime", exc)
-        return 2
-    except (ImportError, ValueError) as exc:
+    except EdgeRuntimeError as exc:  # anything else is a bug: its traceback, exit 1
         error("edge-runtime", exc)
         return 2
     except KeyboardInterrupt:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from edge_runtime.cli.common import add_model_args, error, open_pipeline
 from edge_runtime.encode import OVERLAY_MAX_PIXELS
-from edge_runtime.errors import ImageError
+from edge_runtime.errors import ImageError, UsageError
 from edge_runtime.folders import list_images
 from edge_runtime.pipeline import SEGMENT_ONLY
 
@@ -59,7 +59,7 @@ def output_names(inputs: list[Path], suffix: str) -> dict[Path, str]:
     seen: dict[str, Path] = {}
     for path, name in names.items():
         if name in seen and seen[name] != path:
-            raise ValueError(
+            raise UsageError(
                 f"{seen[name]} and {path} would both be written to {name}: "
                 "segment them into separate --out folders"
             )

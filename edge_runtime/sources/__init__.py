@@ -15,7 +15,7 @@ def make_source(
 ) -> FrameSource:
     """``picamera2[:N]`` · ``opencv:N`` · ``/dev/videoN`` · ``rtsp://…`` / ``http(s)://…`` ·
     a video file · an image folder or glob · ``synthetic``. ``model_size`` (width, height)
-    sizes picamera2's lores stream. Raises ``ValueError`` for a spec that names nothing."""
+    sizes picamera2's lores stream. Raises ``SourceError`` for a spec that names nothing."""
     from edge_runtime.sources.files import ImageFolderSource
     from edge_runtime.sources.opencv import OpenCVSource
     from edge_runtime.sources.picamera import Picamera2Source
@@ -44,10 +44,10 @@ def make_source(
     ):
         return ImageFolderSource(spec, fps=fps or 10.0)
     if suffix in VIDEO_SUFFIXES or suffix in IMAGE_SUFFIXES:
-        raise ValueError(f"no such file: {spec}")
+        raise SourceError(f"no such file: {spec}")
     if "/" in spec or spec.startswith("."):
-        raise ValueError(f"no such folder: {spec}")
-    raise ValueError(
+        raise SourceError(f"no such folder: {spec}")
+    raise SourceError(
         f"unknown source {spec!r}: expected picamera2[:N], opencv:N, /dev/videoN, rtsp://…, "
         "http://…, a video file, an image folder or glob, or synthetic"
     )

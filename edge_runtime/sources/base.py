@@ -6,9 +6,9 @@ from typing import Protocol
 
 import numpy as np
 
+from edge_runtime.errors import SourceError
 
-class SourceError(Exception):
-    """A source failed (unplugged, EOF without looping, RTSP drop, missing library)."""
+__all__ = ["Frame", "FrameSource", "SourceError"]
 
 
 # One HxWx3 RGB uint8 frame, or a (to segment, to display) pair from cameras that give a
