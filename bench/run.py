@@ -15,8 +15,6 @@ import io
 import json
 import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +28,8 @@ from int8_kernels import measure, ratio_table
 from PIL import Image
 
 from edge_runtime.bench import hardening
+from edge_runtime.bench.daemon import Daemon, start_daemon
+from edge_runtime.bench.http_bench import parse_server_timing
 from edge_runtime.defaults import data_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,37 +48,12 @@ def machine_slug() -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_daemon(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], str, float]:
-    """Start ``edge-runtime serve``; returns the process, its URL and start → /readyz s."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+def start(args: list[str], out: Path, log_name: str) -> tuple[Daemon, float]:
+    """A daemon, and how long it took from process start to ``/readyz`` 200, s."""
     t0 = time.monotonic()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    while True:
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return proc, url, time.monotonic() - t0
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() - t0 > 120:
-            raise RuntimeError(f"daemon did not become ready: {log.read_text()[-2000:]}")
-        time.sleep(0.01)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
+    d = start_daemon(out, *args, log_name=log_name)
+    d.wait("/readyz", timeout=120, poll_s=0.01)
+    return d, time.monotonic() - t0
 
 
 def rss_mb(url: str) -> float:
@@ -97,7 +72,8 @@ def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any
             im.convert("RGB").resize((w, h)).save(buf, "JPEG", quality=90)
             jpegs.append(buf.getvalue())
     figures: dict[str, Any] = {}
-    proc, url, ready_s = start_daemon(["--model", model], out / "daemon-uploads.log")
+    d, ready_s = start(["--model", model], out, "daemon-uploads.log")
+    url = d.url
     figures["start_to_ready_s"] = ready_s
     try:
         client = httpx.Client(base_url=url, timeout=60)
@@ -108,9 +84,9 @@ def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any
                 content=jpegs[i % len(jpegs)],
                 headers={"Content-Type": "image/jpeg"},
             )
-            timing = dict(x.strip().split(";dur=") for x in r.headers["server-timing"].split(","))
-            server_total.append(float(timing["total"]))
-            invoke.append(float(timing["invoke"]))
+            timing = parse_server_timing(r.headers["server-timing"])
+            server_total.append(timing["total"])
+            invoke.append(timing["invoke"])
         figures["jpeg_to_png_server_ms"] = statistics.median(server_total)
         figures["invoke_ms"] = statistics.median(invoke)
         rss_start = rss_mb(url)
@@ -126,12 +102,14 @@ def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any
         figures["rss_after_mb"] = rss_mb(url)
         client.close()
     finally:
-        stop(proc)
+        d.stop()
     # Replayed source: frames per second the daemon sustains vs what invoke allows.
-    proc, url, _ = start_daemon(
+    d, _ = start(
         ["--model", model, "--source", str(DATA / "camvid/val"), "--source-fps", "1000"],
-        out / "daemon-replay.log",
+        out,
+        "daemon-replay.log",
     )
+    url = d.url
     try:
         time.sleep(2)
         first = httpx.get(url + "/readyz").json()["camera"]["processed"]
@@ -142,18 +120,18 @@ def daemon_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any
         figures["replay_fps"] = (cam["processed"] - first) / seconds
         figures["replay_invoke_p50_ms"] = stats["invoke_ms"]["p50"]
     finally:
-        stop(proc)
+        d.stop()
     return figures
 
 
 def hardening_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, Any]:
     """Hostile uploads (statuses, 5xx count), overload behaviour, and RSS over a long soak."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from hostile import hostile_corpus
+    from edge_runtime.bench.hostile import hostile_corpus
 
     model = str(ROOT / cfg["model"])
     figures: dict[str, Any] = {}
-    proc, url, _ = start_daemon(["--model", model], out / "daemon-hardening.log")
+    d, _ = start(["--model", model], out, "daemon-hardening.log")
+    url = d.url
     try:
         client = httpx.Client(base_url=url, timeout=60)
         statuses: dict[str, int] = {}
@@ -170,12 +148,13 @@ def hardening_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, 
         figures["alive_after"] = client.get("/healthz").status_code == 200
         client.close()
     finally:
-        stop(proc)
+        d.stop()
     # Overload: more concurrent clients than max_inflight + max_waiting (2 + 8).
     images = sorted((DATA / "camvid/val").glob("*.png"))[:10]
     from edge_runtime.bench.http_bench import bench_http
 
-    proc, url, _ = start_daemon(["--model", model], out / "daemon-overload.log")
+    d, _ = start(["--model", model], out, "daemon-overload.log")
+    url = d.url
     try:
         level = bench_http(url, images, concurrency=[16], duration_s=5 if quick else 15)[0]
         figures["overload"] = {
@@ -186,10 +165,11 @@ def hardening_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, 
             "alive_after": httpx.get(url + "/healthz").status_code == 200,
         }
     finally:
-        stop(proc)
+        d.stop()
     # Soak: RSS growth over many requests (a small JPEG keeps it about the daemon).
     n = 500 if quick else int(cfg.get("soak_requests", 10_000))
-    proc, url, _ = start_daemon(["--model", model], out / "daemon-soak.log")
+    d, _ = start(["--model", model], out, "daemon-soak.log")
+    url = d.url
     try:
         buf = io.BytesIO()
         with Image.open(images[0]) as im:
@@ -207,7 +187,7 @@ def hardening_figures(cfg: dict[str, Any], out: Path, quick: bool) -> dict[str, 
                 )
             figures["soak"] = {"requests": n, "rss_before_mb": before, "rss_after_mb": rss_mb(url)}
     finally:
-        stop(proc)
+        d.stop()
     return figures
 
 

@@ -2,7 +2,7 @@
 
 The manifest is a versioned pydantic schema (``Manifest``); see the README's
 "Model bundles" section for every field. A bare ``.tflite`` loads too: what the
-manifest would say is then read from the tensors (see ``pipeline.resolve_model``).
+manifest would say is then read from the tensors (see ``pipeline.resolve_spec``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from edge_runtime.errors import ManifestError, ModelError
+from edge_runtime.tflite_graph import check_identifier
 
 SCHEMA_VERSION = 1
 
@@ -104,10 +105,6 @@ class ModelFile:
     path: Path
     manifest: Manifest | None
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.path.with_suffix(".json")
-
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
@@ -144,9 +141,7 @@ def locate_model(path: Path | str, *, verify_sha256: bool = True) -> ModelFile:
     if not tflite.is_file():
         raise ModelError(f"model not found: {tflite}")
     with tflite.open("rb") as f:
-        head = f.read(8)
-    if len(head) < 8 or head[4:8] != b"TFL3":
-        raise ModelError(f"{tflite} is not a TFLite model (no TFL3 flatbuffer identifier)")
+        check_identifier(f.read(8), tflite)
     manifest_path = tflite.with_suffix(".json")
     manifest = read_manifest(manifest_path) if manifest_path.is_file() else None
     if manifest is not None and verify_sha256:

@@ -32,11 +32,6 @@ class EdgeTpuDevice:
     kind: str  # "usb" | "pci"
     path: str
 
-    @property
-    def delegate_name(self) -> str:
-        """The ``device`` option libedgetpu understands (``usb``, ``pci``, ``usb:0``...)."""
-        return self.kind
-
 
 def library_available() -> bool:
     try:

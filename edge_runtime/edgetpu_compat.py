@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge_runtime.tflite_graph import EDGETPU_CUSTOM_OP, GraphOp, ModelGraph, read_graph
+from edge_runtime.tflite_graph import GraphOp, ModelGraph, read_graph
 
 # Coral's supported-operations table (TFLite builtin names).
 SUPPORTED_OPS = frozenset({
@@ -99,8 +99,7 @@ def check_graph(graph: ModelGraph) -> CompatibilityReport:
                         reason = problem
                         break
         verdicts.append(OpVerdict(i, op.name, not reason, reason))
-    compiled = any(op.name == EDGETPU_CUSTOM_OP for op in graph.ops)
-    return CompatibilityReport(tuple(verdicts), compiled)
+    return CompatibilityReport(tuple(verdicts), graph.edgetpu_compiled)
 
 
 def check_model(path: Path) -> CompatibilityReport:

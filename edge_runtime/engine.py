@@ -24,10 +24,10 @@ import numpy as np
 from edge_runtime import litert
 from edge_runtime.edgetpu import load_edgetpu_delegate
 from edge_runtime.errors import EdgeTpuError, ModelError
+from edge_runtime.options import DelegateChoice
 from edge_runtime.tflite_graph import is_edgetpu_model
 
 T = TypeVar("T")
-DelegateChoice = Literal["auto", "cpu", "edgetpu"]
 
 
 @dataclass(frozen=True)
@@ -165,12 +165,10 @@ class Engine:
             )
         self.input = TensorInfo.from_details(inputs[0])
         self.output = TensorInfo.from_details(outputs[0])
-        self.outputs = tuple(TensorInfo.from_details(d) for d in outputs)
         self._input_view = self._interpreter.tensor(self.input.index)
         self._output_view = self._interpreter.tensor(self.output.index)
         self._lock = threading.Lock()
         self.invocations = 0
-        self.last_invoke_ms: float | None = None
         # Monotonic start of the invoke in progress (a watchdog reads it), else None.
         self.busy_since: float | None = None
 
@@ -208,7 +206,6 @@ class Engine:
             del out
             t3 = time.perf_counter()
             self.invocations += 1
-            self.last_invoke_ms = (t2 - t1) * 1e3
         return EngineRun(result, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
 
     def stuck_for(self) -> float:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -37,9 +37,10 @@ from edge_runtime.encode import (
     overlay,
     palette_bytes,
 )
-from edge_runtime.engine import DelegateChoice, Engine, TensorInfo
+from edge_runtime.engine import Engine, TensorInfo
 from edge_runtime.errors import ManifestError, ModelError
 from edge_runtime.imaging import DEFAULT_MAX_PIXELS, decode_image, image_from_array
+from edge_runtime.options import ModelOptions
 from edge_runtime.postprocess import (
     OutputKind,
     OutputReader,
@@ -54,37 +55,6 @@ from edge_runtime.preprocess import InputWriter, place, resize_to
 log = logging.getLogger("edge_runtime")
 
 ImageInput = bytes | Image.Image | np.ndarray
-
-
-class ModelOptions(Protocol):
-    """What the CLI flags and the daemon settings both say about the model (read-only)."""
-
-    @property
-    def model(self) -> Path | None: ...
-
-    @property
-    def threads(self) -> int | None: ...
-
-    @property
-    def delegate(self) -> DelegateChoice | None: ...
-
-    @property
-    def edgetpu_device(self) -> str | None: ...
-
-    @property
-    def cpu_fallback(self) -> Path | None: ...
-
-    @property
-    def labels(self) -> Path | None: ...
-
-    @property
-    def mean(self) -> tuple[float, float, float] | None: ...
-
-    @property
-    def std(self) -> tuple[float, float, float] | None: ...
-
-    @property
-    def resize(self) -> Literal["stretch", "letterbox"] | None: ...
 
 
 Format = Literal["json", "mask", "overlay"]
@@ -297,28 +267,29 @@ class Pipeline:
     @classmethod
     def open(
         cls,
-        model: Path | str,
+        model: Path | str | None = None,
+        options: ModelOptions | None = None,
         *,
-        num_threads: int | None = None,
-        delegate: DelegateChoice = "auto",
-        edgetpu_device: str | None = None,
-        cpu_fallback: Path | str | None = None,
-        labels_file: Path | None = None,
-        mean: tuple[float, float, float] | None = None,
-        std: tuple[float, float, float] | None = None,
-        resize: Literal["stretch", "letterbox"] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> Pipeline:
-        """Load a bundle (or a bare .tflite) and allocate its interpreter once."""
-        found = locate_model(model)
+        """Load a bundle (or a bare .tflite) and allocate its interpreter once.
+
+        ``model`` wins over ``options.model``; neither means the shipped default. Options
+        left unset come from the manifest, then the defaults.
+        """
+        from edge_runtime.defaults import default_model
+
+        opts = options or ModelOptions()
+        found = locate_model(model or opts.model or default_model())
         manifest = found.manifest
+        cpu_fallback = opts.cpu_fallback
         if cpu_fallback is None and manifest is not None and manifest.cpu_model:
             cpu_fallback = found.path.parent / manifest.cpu_model
         engine = Engine(
             found.path,
-            num_threads=num_threads,
-            delegate=delegate,
-            edgetpu_device=edgetpu_device,
+            num_threads=opts.threads,
+            delegate=opts.delegate,
+            edgetpu_device=opts.edgetpu_device,
             cpu_fallback=cpu_fallback,
         )
         if engine.delegate.fell_back and cpu_fallback is not None:
@@ -328,33 +299,12 @@ class Pipeline:
             engine,
             manifest,
             name=found.path.stem,
-            labels_file=labels_file,
-            mean=mean,
-            std=std,
-            resize=resize,
+            labels_file=opts.labels,
+            mean=opts.mean,
+            std=opts.std,
+            resize=opts.resize,
         )
         return cls(engine, spec, max_pixels=max_pixels)
-
-    @classmethod
-    def from_options(
-        cls, options: ModelOptions, *, max_pixels: int = DEFAULT_MAX_PIXELS
-    ) -> Pipeline:
-        """``open`` with the model options the CLI flags and the daemon settings share;
-        no model means the shipped default."""
-        from edge_runtime.defaults import default_model
-
-        return cls.open(
-            options.model or default_model(),
-            num_threads=options.threads,
-            delegate=options.delegate or "auto",
-            edgetpu_device=options.edgetpu_device,
-            cpu_fallback=options.cpu_fallback,
-            labels_file=options.labels,
-            mean=options.mean,
-            std=options.std,
-            resize=options.resize,
-            max_pixels=max_pixels,
-        )
 
     @property
     def input_size(self) -> tuple[int, int]:

@@ -1,23 +1,26 @@
-"""Daemon settings: one pydantic model fed by a YAML file, ``EDGE_RUNTIME_*`` environment
-variables and command-line flags, in rising order of priority (flags win)."""
+"""Settings: pydantic models fed by a YAML file, ``EDGE_RUNTIME_*`` environment variables
+and command-line flags, in rising order of priority (flags win). This is the one place
+that order is decided: ``ModelSettings`` for the commands that load a model,
+``Settings`` (the same, plus the daemon's own) for ``edge-runtime serve``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from edge_runtime.bundle import parse_channels
 from edge_runtime.errors import SettingsError
+from edge_runtime.options import ModelOptions
 
-__all__ = ["Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
+__all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
+S = TypeVar("S", bound="ModelSettings")
 
 
 def is_loopback(host: str) -> bool:
@@ -57,84 +60,12 @@ class _YamlSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-class Settings(BaseSettings):
-    """Every setting of ``edge-runtime serve`` (see ``systemd/edge-runtime.yaml``)."""
+class ModelSettings(BaseSettings, ModelOptions):
+    """The model options (``ModelOptions``' fields) from flags, the environment and YAML."""
 
     model_config = SettingsConfigDict(env_prefix="EDGE_RUNTIME_", extra="forbid", frozen=True)
 
-    model: Path | None = Field(None, description="bundle or .tflite; default: the shipped model")
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    source: str | None = Field(None, description="camera or replay spec; none: uploads only")
-    source_fps: float | None = Field(None, gt=0, description="pace of replayed sources")
-    threads: int | None = Field(None, ge=1)
-    delegate: Literal["auto", "cpu", "edgetpu"] = "auto"
-    edgetpu_device: str | None = None
-    cpu_fallback: Path | None = None
-    labels: Path | None = None
-    mean: tuple[float, float, float] | None = None
-    std: tuple[float, float, float] | None = None
-    resize: Literal["stretch", "letterbox"] | None = None
-    warmup_runs: int = Field(2, ge=0)
-    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
-    max_pixels: int = Field(40_000_000, ge=1)
-    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0)
-    max_overlay_pixels: int = Field(
-        8_000_000, ge=1, description="larger overlays are sent reduced (the mask never is)"
-    )
-    jpeg_quality: int = Field(80, ge=1, le=95)
-    source_retry_initial_s: float = Field(0.5, gt=0)
-    source_retry_max_s: float = Field(10.0, gt=0)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    token: SecretStr | None = Field(None, description="bearer token (prefer token_file)")
-    token_file: Path | None = Field(None, description="file holding the bearer token")
-    insecure_no_auth: bool = Field(False, description="allow a non-loopback bind with no token")
-    allowed_hosts: list[str] | None = Field(
-        None,
-        description="Host header names the daemon answers to ('*': any); default: loopback "
-        "names when bound to loopback (DNS-rebinding guard), any name otherwise",
-    )
-    max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
-    max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
-    request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
-    inference_timeout_s: float = Field(
-        10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
-    )
-
     _yaml: ClassVar[dict[str, Any]] = {}
-
-    @field_validator("mean", "std", mode="before")
-    @classmethod
-    def _channels(cls, v: object) -> object:
-        if isinstance(v, str):
-            return parse_channels(v, "mean/std")
-        if isinstance(v, int | float):
-            return (float(v),) * 3
-        return v
-
-    @model_validator(mode="after")
-    def _secure_by_default(self) -> Settings:
-        if self.token is None and self.token_file is not None:
-            try:
-                text = self.token_file.read_text().strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"cannot read token_file {self.token_file}: {exc.strerror}"
-                ) from exc
-            if not text:
-                raise ValueError(f"token_file {self.token_file} is empty")
-            object.__setattr__(self, "token", SecretStr(text))
-        if self.token is not None:
-            text = self.token.get_secret_value().strip()
-            if len(text) < 16 or any(c.isspace() for c in text):
-                raise ValueError("the token must be at least 16 characters, with no spaces")
-            object.__setattr__(self, "token", SecretStr(text))
-        if self.token is None and not self.insecure_no_auth and not is_loopback(self.host):
-            raise ValueError(
-                f"binding to {self.host} exposes the daemon to the network: set a token "
-                "(EDGE_RUNTIME_TOKEN or --token-file FILE), or pass --insecure-no-auth"
-            )
-        return self
 
     @classmethod
     def settings_customise_sources(
@@ -148,7 +79,7 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _YamlSource(settings_cls, cls._yaml)
 
     @classmethod
-    def load(cls, config_file: Path | None = None, **flags: Any) -> Settings:
+    def load(cls: type[S], config_file: Path | None = None, **flags: Any) -> S:
         """Merge the YAML file, the environment and the flags that were given (not None).
 
         Raises ``SettingsError`` with every problem, one per line.
@@ -179,3 +110,62 @@ class Settings(BaseSettings):
             raise SettingsError(f"invalid settings: {exc}") from exc
         finally:
             cls._yaml = {}
+
+
+class Settings(ModelSettings):
+    """Every setting of ``edge-runtime serve`` (see ``systemd/edge-runtime.yaml``): the
+    model options, then the daemon's own."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    source: str | None = Field(None, description="camera or replay spec; none: uploads only")
+    source_fps: float | None = Field(None, gt=0, description="pace of replayed sources")
+    warmup_runs: int = Field(2, ge=0)
+    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=1)
+    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    max_overlay_pixels: int = Field(
+        8_000_000, ge=1, description="larger overlays are sent reduced (the mask never is)"
+    )
+    jpeg_quality: int = Field(80, ge=1, le=95)
+    source_retry_initial_s: float = Field(0.5, gt=0)
+    source_retry_max_s: float = Field(10.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    token: SecretStr | None = Field(None, description="bearer token (prefer token_file)")
+    token_file: Path | None = Field(None, description="file holding the bearer token")
+    insecure_no_auth: bool = Field(False, description="allow a non-loopback bind with no token")
+    allowed_hosts: list[str] | None = Field(
+        None,
+        description="Host header names the daemon answers to ('*': any); default: loopback "
+        "names when bound to loopback (DNS-rebinding guard), any name otherwise",
+    )
+    max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
+    max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
+    request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
+    inference_timeout_s: float = Field(
+        10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
+    )
+
+    @model_validator(mode="after")
+    def _secure_by_default(self) -> Settings:
+        if self.token is None and self.token_file is not None:
+            try:
+                text = self.token_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read token_file {self.token_file}: {exc.strerror}"
+                ) from exc
+            if not text:
+                raise ValueError(f"token_file {self.token_file} is empty")
+            object.__setattr__(self, "token", SecretStr(text))
+        if self.token is not None:
+            text = self.token.get_secret_value().strip()
+            if len(text) < 16 or any(c.isspace() for c in text):
+                raise ValueError("the token must be at least 16 characters, with no spaces")
+            object.__setattr__(self, "token", SecretStr(text))
+        if self.token is None and not self.insecure_no_auth and not is_loopback(self.host):
+            raise ValueError(
+                f"binding to {self.host} exposes the daemon to the network: set a token "
+                "(EDGE_RUNTIME_TOKEN or --token-file FILE), or pass --insecure-no-auth"
+            )
+        return self

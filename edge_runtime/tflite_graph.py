@@ -170,14 +170,13 @@ def _type_names() -> dict[int, str]:
 def read_graph(path: Path | str, data: bytes | None = None) -> ModelGraph:
     """Parse the main subgraph of a .tflite file.
 
-    Raises ``ImportError`` when the schema bindings are missing and ``ValueError`` when
+    Raises ``ImportError`` when the schema bindings are missing and ``ModelError`` when
     the file is not a TFLite flatbuffer.
     """
     from ai_edge_litert import schema_py_generated as schema
 
     raw = data if data is not None else Path(path).read_bytes()
-    if len(raw) < 8 or raw[4:8] != b"TFL3":
-        raise ModelError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+    check_identifier(raw, path)
     model = schema.Model.GetRootAs(raw, 0)
     names, types = _op_names(), _type_names()
     codes = []
@@ -246,6 +245,13 @@ def read_graph(path: Path | str, data: bytes | None = None) -> ModelGraph:
         model.SubgraphsLength(),
         constants,
     )
+
+
+def check_identifier(head: bytes, path: Path | str) -> None:
+    """``ModelError`` unless ``head`` (the file's first 8 bytes or more) starts a TFLite
+    flatbuffer."""
+    if len(head) < 8 or head[4:8] != b"TFL3":
+        raise ModelError(f"{path} is not a TFLite model (no TFL3 flatbuffer identifier)")
 
 
 def is_edgetpu_model(data: bytes) -> bool:

@@ -65,5 +65,5 @@ def test_compiled_models_are_reported_as_such(zoo_dir: Path, tmp_path: Path):
 def test_not_a_model(tmp_path: Path):
     bad = tmp_path / "bad.tflite"
     bad.write_text("nope")
-    with pytest.raises(ModelError, match="not a TFLite flatbuffer"):
+    with pytest.raises(ModelError, match="not a TFLite model"):
         check_model(bad)

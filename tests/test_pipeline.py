@@ -13,6 +13,7 @@ from zoo import bundle
 
 from edge_runtime.errors import ManifestError, ModelError, UnsupportedImageError
 from edge_runtime.litert import make_interpreter
+from edge_runtime.options import ModelOptions
 from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
 
 BARS_MODELS = [
@@ -61,12 +62,12 @@ def test_probability_output_marks_the_foreground(zoo_dir: Path):
 def test_bare_model_labels_from_a_file(zoo_dir: Path, tmp_path: Path):
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(["bg", "r", "g", "b"]))
-    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite", labels_file=labels)
+    pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite", ModelOptions(labels=labels))
     assert [c.name for c in pipe.segment(colour_bars()).classes()] == ["bg", "r", "g", "b"]
     assert pipe.spec.labels[:2] == ("bg", "r")
     with pytest.raises(ModelError, match="output has 4 channels but 2 labels"):
         labels.write_text("a\nb\n")
-        Pipeline.open(zoo_dir / "unet_float_logits.tflite", labels_file=labels)
+        Pipeline.open(zoo_dir / "unet_float_logits.tflite", ModelOptions(labels=labels))
 
 
 def test_bare_model_defaults_and_overrides(zoo_dir: Path):
@@ -74,7 +75,7 @@ def test_bare_model_defaults_and_overrides(zoo_dir: Path):
     assert pipe.spec.labels[0] == "class_0" and len(pipe.spec.labels) == 21
     assert pipe.spec.input.mean == (0.0, 0.0, 0.0) and pipe.spec.input.std == (255.0,) * 3
     # Wrong normalization on purpose: every pixel looks black → class 0 everywhere.
-    dark = Pipeline.open(zoo_dir / "deeplab_float_logits.tflite", std=(1e6, 1e6, 1e6))
+    dark = Pipeline.open(zoo_dir / "deeplab_float_logits.tflite", ModelOptions(std=1e6))
     assert set(np.unique(dark.segment(colour_bars()).label_map)) == {0}
 
 
@@ -143,7 +144,7 @@ def test_draft_decoding_keeps_the_mask_at_full_size(zoo_dir: Path):
 
 
 def test_quantized_and_float_models_agree_on_real_images(zoo_dir: Path, camvid_val: list[Path]):
-    q = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", mean=(127.5,) * 3, std=(127.5,) * 3)
+    q = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", ModelOptions(mean=127.5, std=127.5))
     f = Pipeline.open(zoo_dir / "unet_float_logits.tflite")  # bare float: pixel / 255
     agree = total = 0
     for path in camvid_val[:10]:
@@ -179,7 +180,7 @@ def test_encoders(zoo_dir: Path, tmp_path: Path):
 
 
 def test_threads_share_one_pipeline(zoo_dir: Path, camvid_val: list[Path]):
-    pipe = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", num_threads=1)
+    pipe = Pipeline.open(zoo_dir / "unet_uint8_logits.tflite", ModelOptions(threads=1))
     images = [p.read_bytes() for p in camvid_val[:4]]
     expected = [pipe.segment(d).label_map.copy() for d in images]
     got: dict[int, list[np.ndarray]] = {}

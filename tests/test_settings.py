@@ -85,3 +85,87 @@ def test_a_blank_or_spaced_token_is_refused():
     with pytest.raises(SettingsError, match="with no spaces"):
         Settings.load(token="abcdefgh ijklmnop")
     assert Settings.load(token="  " + "k" * 16 + "\n").token.get_secret_value() == "k" * 16  # type: ignore[union-attr]
+
+
+# Per model option: (YAML value, EDGE_RUNTIME_* value, flag argv, what each gives).
+OPTION_SOURCES = {
+    "model": (
+        "a.tflite",
+        "b.tflite",
+        ["--model", "c.tflite"],
+        (Path("a.tflite"), Path("b.tflite"), Path("c.tflite")),
+    ),
+    "threads": (1, "2", ["--threads", "3"], (1, 2, 3)),
+    "delegate": ("cpu", "edgetpu", ["--delegate", "auto"], ("cpu", "edgetpu", "auto")),
+    "edgetpu_device": ("usb", "pci", ["--edgetpu-device", "usb:1"], ("usb", "pci", "usb:1")),
+    "cpu_fallback": (
+        "a.tflite",
+        "b.tflite",
+        ["--cpu-fallback", "c.tflite"],
+        (Path("a.tflite"), Path("b.tflite"), Path("c.tflite")),
+    ),
+    "labels": (
+        "a.txt",
+        "b.txt",
+        ["--labels", "c.txt"],
+        (Path("a.txt"), Path("b.txt"), Path("c.txt")),
+    ),
+    "mean": ([1, 1, 1], "[2, 2, 2]", ["--mean", "3"], ((1.0,) * 3, (2.0,) * 3, (3.0,) * 3)),
+    "std": ([1, 2, 3], "4", ["--std", "5,6,7"], ((1.0, 2.0, 3.0), (4.0,) * 3, (5.0, 6.0, 7.0))),
+    "resize": (
+        "stretch",
+        "letterbox",
+        ["--resize", "stretch"],
+        ("stretch", "letterbox", "stretch"),
+    ),
+}
+
+
+def test_every_model_option_has_its_sources():
+    from edge_runtime.options import ModelOptions
+
+    assert set(OPTION_SOURCES) == set(ModelOptions.model_fields)
+
+
+@pytest.mark.parametrize("command", ["segment", "serve"])
+@pytest.mark.parametrize("option", sorted(OPTION_SOURCES))
+def test_flags_beat_environment_beats_yaml_for_every_model_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, option: str
+):
+    import yaml
+
+    from edge_runtime.cli.common import model_options
+    from edge_runtime.cli.main import build_parser
+    from edge_runtime.cli.serve import load_settings
+
+    from_yaml, from_env, flag, (want_yaml, want_env, want_flag) = OPTION_SOURCES[option]
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({option: from_yaml}))
+    argv = ["segment", "x.jpg"] if command == "segment" else ["serve", "--config", str(config)]
+
+    def resolved(*extra: str) -> object:
+        args = build_parser().parse_args([*argv, *extra])
+        if command == "segment":
+            return getattr(model_options(args, config), option)
+        return getattr(load_settings(args).only_model_options(), option)
+
+    assert resolved() == want_yaml
+    monkeypatch.setenv(f"EDGE_RUNTIME_{option.upper()}", from_env)
+    assert resolved() == want_env
+    assert resolved(*flag) == want_flag
+
+
+def test_options_reach_the_engine_and_the_spec(
+    zoo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from edge_runtime.cli.common import open_pipeline
+    from edge_runtime.cli.main import build_parser
+
+    monkeypatch.setenv("EDGE_RUNTIME_MODEL", str(zoo_dir / "unet_float_logits.tflite"))
+    monkeypatch.setenv("EDGE_RUNTIME_THREADS", "1")
+    monkeypatch.setenv("EDGE_RUNTIME_MEAN", "10")
+    args = build_parser().parse_args(["segment", "x.jpg", "--std", "20", "--resize", "letterbox"])
+    pipe = open_pipeline(args)
+    assert pipe.engine.delegate.num_threads == 1
+    assert pipe.spec.input.mean == (10.0,) * 3 and pipe.spec.input.std == (20.0,) * 3
+    assert pipe.spec.input.resize == "letterbox"

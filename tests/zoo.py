@@ -19,19 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_runtime.bench.hostile import colour_bars
 from edge_runtime.bundle import default_palette
+
+__all__ = ["colour_bars"]  # the reference image, shared with the hostile corpus
 
 # Reference colours (RGB 0..255) and their class names.
 COLOURS = {"black": (0, 0, 0), "red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
 NAMES = list(COLOURS)
-
-
-def colour_bars(height: int = 120, width: int = 160) -> np.ndarray:
-    """Four vertical bars in the reference colours (black, red, green, blue)."""
-    img = np.zeros((height, width, 3), np.uint8)
-    for k, c in enumerate(COLOURS.values()):
-        img[:, k * width // 4 : (k + 1) * width // 4] = c
-    return img
 
 
 def nearest_colour_weights(

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import ClassVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from edge_runtime.pipeline import StageTimings
 from edge_runtime.system_info import rss_bytes
@@ -35,24 +40,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.frames_captured = Gauge(
-            "edge_camera_frames_captured", "Frames read from the source", registry=r
-        )
-        self.frames_processed = Gauge(
-            "edge_camera_frames_processed", "Frames segmented", registry=r
-        )
-        self.frames_skipped = Gauge(
-            "edge_camera_frames_skipped",
-            "Frames replaced before they could be segmented",
-            registry=r,
-        )
-        self.frame_errors = Gauge(
-            "edge_camera_frame_errors", "Frames that failed in the camera loop", registry=r
-        )
         self.source_up = Gauge("edge_camera_up", "1 while the source delivers frames", registry=r)
-        self.source_reconnects = Gauge(
-            "edge_camera_reconnects", "Times the source failed and was retried", registry=r
-        )
+        self.camera = CameraCounts()
+        r.register(self.camera)
         self.stream_clients = Gauge("edge_stream_clients", "Open /stream.mjpg clients", registry=r)
         self.uploads_inflight = Gauge(
             "edge_uploads_inflight", "Uploads holding an inference slot", registry=r
@@ -85,3 +75,28 @@ class Metrics:
         for stage, ms in timings.as_dict().items():
             self.stage.labels(stage).observe(ms / 1e3)
         self.inference.labels(origin).observe(timings.invoke_ms / 1e3)
+
+
+class CameraCounts(Collector):
+    """The camera loop's running counts, exported as counters (``*_total``) read at
+    scrape time from the loop's own statistics: nothing to keep in step."""
+
+    COUNTS: ClassVar[dict[str, str]] = {
+        "edge_camera_frames_captured": "Frames read from the source",
+        "edge_camera_frames_processed": "Frames segmented",
+        "edge_camera_frames_skipped": "Frames replaced before they could be segmented",
+        "edge_camera_frame_errors": "Frames that failed in the camera loop",
+        "edge_camera_reconnects": "Times the source failed and was retried",
+    }
+
+    def __init__(self) -> None:
+        self.read: Callable[[], dict[str, int]] | None = None  # set once a camera runs
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        values = self.read() if self.read is not None else {}
+        for name, doc in self.COUNTS.items():
+            if name in values:
+                yield CounterMetricFamily(name, doc, value=values[name])
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        return iter(())  # names depend on whether a camera runs: collect at scrape time

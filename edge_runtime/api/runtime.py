@@ -35,7 +35,7 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
-        pipe = Pipeline.from_options(settings, max_pixels=settings.max_pixels)
+        pipe = Pipeline.open(options=settings.only_model_options(), max_pixels=settings.max_pixels)
         runtime = cls(settings, pipe)
         if settings.source:
             source = make_source(
@@ -62,12 +62,14 @@ class Runtime:
         m = self.metrics
         if self.frames is not None:
             stats, frames = self.frames.stats, self.frames
-            m.frames_captured.set_function(lambda: stats.captured)
-            m.frames_processed.set_function(lambda: stats.processed)
-            m.frames_skipped.set_function(lambda: frames.skipped)
-            m.frame_errors.set_function(lambda: stats.frame_errors)
+            m.camera.read = lambda: {
+                "edge_camera_frames_captured": stats.captured,
+                "edge_camera_frames_processed": stats.processed,
+                "edge_camera_frames_skipped": frames.skipped,
+                "edge_camera_frame_errors": stats.frame_errors,
+                "edge_camera_reconnects": stats.reconnects,
+            }
             m.source_up.set_function(lambda: 1.0 if stats.state == "running" else 0.0)
-            m.source_reconnects.set_function(lambda: stats.reconnects)
         m.stream_clients.set_function(lambda: self.hub.clients)
 
     def _observe_frame(self, seg: Segmentation) -> None:
@@ -124,11 +126,13 @@ class Runtime:
     def reload(self, model: Path | None = None) -> Pipeline:
         """Load ``model`` (default: the configured one, re-read from disk) beside the
         running model, warm it up, then swap. Any failure leaves the old one serving and
-        raises ``EdgeRuntimeError``/``ValueError`` with the reason."""
+        raises ``EdgeRuntimeError`` with the reason."""
         with self._reload_lock:
             options = self.settings.model_copy(update={"model": model}) if model else self.settings
             try:
-                fresh = Pipeline.from_options(options, max_pixels=self.settings.max_pixels)
+                fresh = Pipeline.open(
+                    options=options.only_model_options(), max_pixels=self.settings.max_pixels
+                )
                 if model is None and self.pipeline.spec.manifest and not fresh.spec.manifest:
                     # Same file, manifest gone: nothing vouches for what is there now.
                     raise ManifestError(

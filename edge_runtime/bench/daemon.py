@@ -31,7 +31,7 @@ class Daemon:
         return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]
 
     def wait(
-        self, path: str = "/healthz", status: int = 200, timeout: float = 60
+        self, path: str = "/healthz", status: int = 200, timeout: float = 60, poll_s: float = 0.05
     ) -> httpx.Response:
         deadline = time.monotonic() + timeout
         last: object = None
@@ -47,7 +47,7 @@ class Daemon:
                 last = r.status_code
             except httpx.TransportError as exc:
                 last = exc
-            time.sleep(0.05)
+            time.sleep(poll_s)
         raise AssertionError(
             f"{path} never answered {status} (last: {last})\n{self.log.read_text()}"
         )
@@ -63,9 +63,13 @@ class Daemon:
         return self.proc.returncode
 
 
-def start_daemon(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Daemon:
+def start_daemon(
+    folder: Path, *args: str, env: dict[str, str] | None = None, log_name: str | None = None
+) -> Daemon:
+    """``edge-runtime serve ARGS`` on a free port; its output goes to ``folder/log_name``
+    (default ``daemon-PORT.log``)."""
     port = free_port()
-    log = tmp_path / f"daemon-{port}.log"
+    log = folder / (log_name or f"daemon-{port}.log")
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],

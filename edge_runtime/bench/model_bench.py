@@ -77,13 +77,14 @@ def measure(
 ) -> dict[str, Any]:
     """Init, first invoke, warm-up, invoke distribution, memory and (with images) the
     whole pipeline's stage split. Runs in the calling process."""
+    from edge_runtime.options import ModelOptions
     from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
     from edge_runtime.system_info import rss_bytes
 
     rss_before = rss_bytes()
     with PeakRss() as peak:
         t0 = time.perf_counter()
-        pipe = Pipeline.open(path, num_threads=threads, delegate=delegate)  # type: ignore[arg-type]
+        pipe = Pipeline.open(path, ModelOptions(threads=threads, delegate=delegate))
         init_ms = wait_ms(t0)
         rss_loaded = rss_bytes()
         first_ms = pipe.engine.invoke_blank()

@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from edge_runtime.bundle import locate_model
     from edge_runtime.evaluate import evaluate
     from edge_runtime.folders import image_mask_pairs, list_images, sibling_mask_folder
+    from edge_runtime.options import ModelOptions
     from edge_runtime.pipeline import Pipeline
     from edge_runtime.system_info import machine_info
 
@@ -131,7 +132,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if masks and images and not args.no_accuracy:
                     progress.update(task, description=f"{found.path.name}: accuracy")
                     pairs = image_mask_pairs(args.images, masks)
-                    scores = evaluate(Pipeline.open(found.path, delegate=args.delegate), pairs)
+                    scores = evaluate(
+                        Pipeline.open(found.path, ModelOptions(delegate=args.delegate)), pairs
+                    )
                     entry["accuracy"] = {"images": len(pairs), **scores.as_dict()}
             except RuntimeError as exc:
                 entry["error"] = str(exc)

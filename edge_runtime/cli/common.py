@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from edge_runtime.bundle import parse_channels
+from edge_runtime.options import ModelOptions
 from edge_runtime.pipeline import Pipeline
 
 
@@ -30,51 +32,44 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_model_args(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
-    """``defaults=False`` leaves unset options at None, so a config file can supply them."""
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """One flag per ``ModelOptions`` field, its help from the field's description. A flag
+    the user does not type is absent from the namespace (not a default), so the
+    environment and a config file can still set it: see ``model_options``."""
+    fields = ModelOptions.model_fields
     g = parser.add_argument_group("model")
-    g.add_argument(
-        "--model",
-        type=Path,
-        help="a .tflite (with or without its .json manifest); "
-        "default: $EDGE_RUNTIME_MODEL, else the shipped default model",
-    )
-    g.add_argument("--labels", type=Path, help="labels file, one per line (bare .tflite only)")
-    g.add_argument(
-        "--mean",
-        type=_channels("--mean"),
-        help="input mean on 0..255, one value or R,G,B (overrides the manifest)",
-    )
-    g.add_argument(
-        "--std",
-        type=_channels("--std"),
-        help="input std on 0..255, one value or R,G,B (overrides the manifest)",
-    )
-    g.add_argument(
-        "--resize",
-        choices=["stretch", "letterbox"],
-        help="how images are fitted to the input (overrides the manifest)",
-    )
-    g.add_argument(
-        "--threads",
-        type=_positive_int,
-        help="CPU threads for the interpreter (default: the cores this process may use)",
-    )
-    g.add_argument(
-        "--delegate",
-        choices=["auto", "cpu", "edgetpu"],
-        # serve: None, so YAML and EDGE_RUNTIME_DELEGATE are not overridden by a default
-        default="auto" if defaults else None,
-        help="auto: the Edge TPU when the model is compiled for it (default)",
-    )
-    g.add_argument("--edgetpu-device", help="usb, pci, usb:0, pci:1 ... (default: first found)")
-    g.add_argument(
-        "--cpu-fallback", type=Path, help="CPU .tflite to run when the Edge TPU cannot be used"
-    )
+    types: dict[str, dict[str, Any]] = {
+        "model": {"type": Path},
+        "labels": {"type": Path},
+        "mean": {"type": _channels("--mean")},
+        "std": {"type": _channels("--std")},
+        "resize": {"choices": ["stretch", "letterbox"]},
+        "threads": {"type": _positive_int},
+        "delegate": {"choices": ["auto", "cpu", "edgetpu"]},
+        "edgetpu_device": {},
+        "cpu_fallback": {"type": Path},
+    }
+    assert types.keys() == fields.keys(), "a ModelOptions field without its flag"
+    for name, kw in types.items():
+        g.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=argparse.SUPPRESS,
+            help=fields[name].description,
+            **kw,
+        )
+
+
+def model_options(args: argparse.Namespace, config_file: Path | None = None) -> ModelOptions:
+    """The typed flags over ``EDGE_RUNTIME_*`` over the config file (``ModelSettings``)."""
+    from edge_runtime.settings import ModelSettings
+
+    typed = {name: getattr(args, name) for name in ModelOptions.model_fields if hasattr(args, name)}
+    return ModelSettings.load(config_file, **typed).only_model_options()
 
 
 def open_pipeline(args: argparse.Namespace) -> Pipeline:
-    pipe = Pipeline.from_options(args)
+    pipe = Pipeline.open(options=model_options(args))
     if pipe.engine.delegate.fell_back:
         print(f"edge-runtime: warning: {pipe.engine.delegate.describe()}", file=sys.stderr)
     return pipe

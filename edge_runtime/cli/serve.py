@@ -12,8 +12,12 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from edge_runtime.cli.common import add_model_args, error
+
+if TYPE_CHECKING:
+    from edge_runtime.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         const=True,
         help="allow a non-loopback bind without a token (logs a warning)",
     )
-    add_model_args(p, defaults=False)
+    add_model_args(p)
     p.set_defaults(func=run)
 
 
@@ -50,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from edge_runtime.api.app import begin_shutdown, create_app
     from edge_runtime.api.draining import GRACEFUL_SHUTDOWN_S
     from edge_runtime.api.runtime import Runtime
-    from edge_runtime.settings import Settings, is_loopback
+    from edge_runtime.settings import is_loopback
 
-    flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
-    settings = Settings.load(args.config, **flags)
+    settings = load_settings(args)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -118,6 +121,14 @@ def _exit_now_if_an_invoke_is_stuck(code: int) -> None:
 
 
 EXIT_PORT_IN_USE = 3
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The typed flags over ``EDGE_RUNTIME_*`` over ``--config`` (``Settings.load``)."""
+    from edge_runtime.settings import Settings
+
+    flags = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
+    return Settings.load(args.config, **flags)
 
 
 class OncePerMinute(logging.Filter):

@@ -73,13 +73,14 @@ def _print_bundle(path: Path) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from edge_runtime.evaluate import evaluate
     from edge_runtime.folders import image_mask_pairs, sibling_mask_folder
+    from edge_runtime.options import ModelOptions
     from edge_runtime.pipeline import Pipeline
 
     masks = args.masks or sibling_mask_folder(args.images)
     if masks is None:
         raise FileNotFoundError(f"no --masks given and no mask folder beside {args.images}")
     pairs = image_mask_pairs(args.images, masks)
-    pipe = Pipeline.open(args.model, num_threads=args.threads)
+    pipe = Pipeline.open(args.model, ModelOptions(threads=args.threads))
     scores = evaluate(pipe, pairs, ignore_index=args.ignore_index)
     if args.json:
         print(

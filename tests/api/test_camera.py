@@ -105,9 +105,11 @@ def test_skipped_frames_are_counted_when_inference_is_slower(
         skipped = next(
             float(line.split()[1])
             for line in metrics.splitlines()
-            if line.startswith("edge_camera_frames_skipped ")
+            if line.startswith("edge_camera_frames_skipped_total ")
         )
         assert skipped > 0
+        for name in ("captured", "processed", "skipped"):  # counts are counters
+            assert f"# TYPE edge_camera_frames_{name} counter" in metrics
     finally:
         assert d.stop() == 0
 

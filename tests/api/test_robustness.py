@@ -244,6 +244,15 @@ def _post_in_thread(url: str, body: bytes, results: dict[str, httpx.Response], k
     return t
 
 
+def _read_to_close(s: socket.socket) -> str:
+    """Everything the server sends until it closes (headers and body may be two reads)."""
+    chunks = []
+    while chunk := s.recv(4096):
+        chunks.append(chunk)
+    s.close()
+    return b"".join(chunks).decode()
+
+
 def test_sigterm_answers_every_upload_with_a_json_503_and_exits(bars_model: Path, tmp_path: Path):
     """Item 10: an upload being segmented, one queued and one still sending its body,
     all cut off by SIGTERM: each gets a JSON 503 (the queued and the slow one at once,
@@ -270,8 +279,7 @@ def test_sigterm_answers_every_upload_with_a_json_503_and_exits(bars_model: Path
         wait_for_metric(d, "edge_uploads_receiving 1.0")
         d.proc.send_signal(signal.SIGTERM)
         queued.join(60)
-        reply = slow.recv(4096).decode()
-        slow.close()
+        reply = _read_to_close(slow)
         held.join(60)
         assert d.proc.wait(60) == 0
     for key in ("queued", "segmenting"):

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from conftest import colour_bars
 from daemon import Daemon, refused, start_daemon, start_gated_daemon, wait_for_metric
-from hostile import hostile_corpus
 from PIL import Image
+
+from edge_runtime.bench.hostile import hostile_corpus
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 

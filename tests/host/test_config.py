@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from edge_runtime.errors import SettingsError
 from edge_runtime.host.config import ExperimentConfig, PruningConfig
 from edge_runtime.host.datasets import split_pairs
 
@@ -71,7 +72,7 @@ def test_config_errors_are_specific(tmp_path: Path):
     with pytest.raises(ValueError, match=r"fewer than train\.epochs"):
         ExperimentConfig.load(bad)
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(ValueError, match="not valid YAML"):
+    with pytest.raises(SettingsError, match="not valid YAML"):
         ExperimentConfig.load(bad)
 
 

@@ -9,7 +9,15 @@ import zlib
 
 import numpy as np
 from PIL import Image
-from zoo import colour_bars
+
+
+def colour_bars(height: int = 120, width: int = 160) -> np.ndarray:
+    """Four vertical bars in the reference colours (black, red, green, blue): what the
+    tests' models segment, and the base of the hostile images."""
+    img = np.zeros((height, width, 3), np.uint8)
+    for k, c in enumerate([(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        img[:, k * width // 4 : (k + 1) * width // 4] = c
+    return img
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
