@@ -2,6 +2,10 @@
 converter. Their weights are set by hand so that the right answer is known:
 each is a *colour segmenter* — a pixel's class is the nearest of a few reference colours.
 
+They are committed under ``tests/fixtures/zoo/`` (about 20 KB), so the device tests need
+no TensorFlow; ``tests/host/test_zoo.py`` rebuilds them with TensorFlow and checks that
+the committed files still behave the same. Regenerate: ``python tests/zoo.py``.
+
 Layouts (what segmentation models found in the wild look like):
 - ``deeplab_uint8_argmax``: uint8 513x513 input, in-graph ArgMax with int64 output
   (DeepLabv3 on the Edge TPU model zoo).
@@ -11,6 +15,8 @@ Layouts (what segmentation models found in the wild look like):
   half the input resolution.
 - ``unet_uint8_logits``: uint8 I/O logits (what ``edge-host export`` ships), and
   ``unet_float_logits``, its float32 twin.
+- ``dynamic_batch_uint8`` / ``static_batch_uint8``: one conv with a free or a fixed batch
+  dimension (Edge TPU compatibility), ``classifier_float32``: not a segmentation model.
 """
 
 from __future__ import annotations
@@ -154,12 +160,41 @@ def build(name: str, out_dir: Path) -> Path:
         data = convert(
             model, "int8", io_type="uint8", representative=representative(96, 128, 127.5, 127.5)
         )
+    elif name in ("dynamic_batch_uint8", "static_batch_uint8"):
+        data = _one_conv(dynamic=name.startswith("dynamic"))
+    elif name == "classifier_float32":
+        from edge_runtime.host.tf_compat import keras, tf
+
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((8, 8, 3), batch_size=1)
+        classifier = keras.Model(inp, keras.layers.Dense(10)(keras.layers.Flatten()(inp)))
+        data = tf.lite.TFLiteConverter.from_keras_model(classifier).convert()
     else:
         raise KeyError(name)
     tmp = path.with_suffix(".part")
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
+
+
+def _one_conv(dynamic: bool) -> bytes:
+    """A 3x3 conv, INT8 with uint8 I/O; ``dynamic``: the batch left free, as a training
+    graph has it (the Edge TPU needs a static shape)."""
+    from edge_runtime.host.export import convert
+    from edge_runtime.host.tf_compat import keras, tf
+
+    keras.utils.set_random_seed(0)
+    rep = representative(32, 32, 127.5, 127.5, 4)
+    inp = keras.Input((32, 32, 3))
+    model = keras.Model(inp, keras.layers.Conv2D(4, 3, padding="same")(inp))
+    if not dynamic:
+        return convert(model, "int8", io_type="uint8", representative=rep)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = rep
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    return bytes(converter.convert())
 
 
 def _int8_io_float_out(model, rep, io_type: str) -> bytes:  # type: ignore[no-untyped-def]
@@ -181,7 +216,11 @@ ZOO = [
     "float_io_int8_weights",
     "unet_float_logits",
     "unet_uint8_logits",
+    "dynamic_batch_uint8",
+    "static_batch_uint8",
+    "classifier_float32",
 ]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "zoo"
 
 PALETTE = default_palette(21)
 
@@ -224,3 +263,12 @@ def bundle(zoo_dir: Path, out_dir: Path, name: str, **manifest: object) -> Path:
     doc.update(manifest)
     model.with_suffix(".json").write_text(json.dumps(doc))
     return model
+
+
+if __name__ == "__main__":  # python tests/zoo.py: rebuild the committed fixtures
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    for name in ZOO:
+        (FIXTURES / f"{name}.tflite").unlink(missing_ok=True)
+        print(build(name, FIXTURES))

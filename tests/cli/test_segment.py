@@ -148,14 +148,9 @@ def test_bad_models_and_options_are_one_line_errors(
 
 
 def test_not_a_segmentation_model(
-    tmp_path: Path, bars_png: Path, capsys: pytest.CaptureFixture[str]
+    zoo_dir: Path, bars_png: Path, capsys: pytest.CaptureFixture[str]
 ):
-    from edge_runtime.host.tf_compat import keras, tf
-
-    inp = keras.Input((32, 32, 3), batch_size=1)
-    classifier = keras.Model(inp, keras.layers.Dense(10)(keras.layers.Flatten()(inp)))
-    path = tmp_path / "classifier.tflite"
-    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(classifier).convert())
+    path = zoo_dir / "classifier_float32.tflite"
     assert main(["segment", str(bars_png), "--model", str(path)]) == 2
     assert "not a segmentation model" in capsys.readouterr().err
 
