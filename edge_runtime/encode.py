@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-# Measured on a 640x480 CamVid mask (bench/png_levels.py; README "Performance"):
+# Measured on a 640x480 CamVid mask (edge_runtime/bench/png_levels.py; README "Performance"):
 # zlib level 1 with the RLE strategy is several times faster than Pillow's default level
 # and the file is about the same size, because label maps are long runs of one value.
 PNG_COMPRESS_LEVEL = 1

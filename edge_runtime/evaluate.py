@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edge_runtime.metrics import ConfusionAccumulator, SegmentationScores
 from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
+from edge_runtime.scoring import ConfusionAccumulator, SegmentationScores
 
 
 def evaluate(

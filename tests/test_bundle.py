@@ -40,7 +40,9 @@ def with_manifest(zoo_dir: Path, tmp_path: Path, **changes: object) -> Path:
     return model
 
 
-def test_manifest_found_beside_the_model_and_from_its_json_path(zoo_dir: Path, tmp_path: Path):
+def test_manifest_found_beside_the_model_and_from_its_json_path(
+    zoo_dir: Path, tmp_path: Path
+) -> None:
     model = with_manifest(zoo_dir, tmp_path)
     for path in (model, model.with_suffix(".json")):
         found = locate_model(path)
@@ -50,12 +52,12 @@ def test_manifest_found_beside_the_model_and_from_its_json_path(zoo_dir: Path, t
         assert found.manifest.input.resize == "stretch"
 
 
-def test_bare_model_has_no_manifest(zoo_dir: Path):
+def test_bare_model_has_no_manifest(zoo_dir: Path) -> None:
     found = locate_model(zoo_dir / "deeplab_float_logits.tflite")
     assert found.manifest is None
 
 
-def test_sha256_mismatch_is_refused(zoo_dir: Path, tmp_path: Path):
+def test_sha256_mismatch_is_refused(zoo_dir: Path, tmp_path: Path) -> None:
     model = with_manifest(zoo_dir, tmp_path, sha256="0" * 64)
     with pytest.raises(ManifestError, match="does not match its manifest"):
         locate_model(model)
@@ -77,20 +79,20 @@ def test_sha256_mismatch_is_refused(zoo_dir: Path, tmp_path: Path):
 )
 def test_invalid_manifests_name_the_field(
     zoo_dir: Path, tmp_path: Path, changes: dict[str, object], message: str
-):
+) -> None:
     model = with_manifest(zoo_dir, tmp_path, **changes)
     with pytest.raises(ManifestError, match=message):
         locate_model(model)
 
 
-def test_manifest_that_is_not_json(tmp_path: Path):
+def test_manifest_that_is_not_json(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text("{not json")
     with pytest.raises(ManifestError, match="not valid JSON"):
         read_manifest(path)
 
 
-def test_missing_and_non_tflite_files(tmp_path: Path):
+def test_missing_and_non_tflite_files(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="model not found"):
         locate_model(tmp_path / "nope.tflite")
     text = tmp_path / "fake.tflite"
@@ -99,13 +101,13 @@ def test_missing_and_non_tflite_files(tmp_path: Path):
         locate_model(text)
 
 
-def test_manifest_round_trips_through_the_schema(zoo_dir: Path):
+def test_manifest_round_trips_through_the_schema(zoo_dir: Path) -> None:
     doc = manifest_doc(zoo_dir / "unet_uint8_logits.tflite", metrics={"miou": 0.5})
     m = Manifest.model_validate(doc)
     assert Manifest.model_validate(m.model_dump(mode="json")) == m
 
 
-def test_labels_file_formats(tmp_path: Path):
+def test_labels_file_formats(tmp_path: Path) -> None:
     plain = tmp_path / "a.txt"
     plain.write_text("background\nperson\n\ncar\n")
     assert read_labels(plain) == ["background", "person", "car"]
@@ -118,7 +120,7 @@ def test_labels_file_formats(tmp_path: Path):
         read_labels(empty)
 
 
-def test_channels_parse_one_or_three_values():
+def test_channels_parse_one_or_three_values() -> None:
     assert parse_channels("127.5", "--mean") == (127.5, 127.5, 127.5)
     assert parse_channels("1,2,3", "--mean") == (1.0, 2.0, 3.0)
     for bad in ("1,2", "a", "1,2,3,4"):
@@ -126,6 +128,6 @@ def test_channels_parse_one_or_three_values():
             parse_channels(bad, "--mean")
 
 
-def test_default_palette_is_pascal_voc():
+def test_default_palette_is_pascal_voc() -> None:
     assert default_palette(4) == [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]
     assert len(set(default_palette(256))) == 256

@@ -14,12 +14,12 @@ DEVICE_MODULES = [
     "edge_runtime.edgetpu_compat",
     "edge_runtime.bench.model_bench",
     "edge_runtime.bench.http_bench",
-    "edge_runtime.frames",
+    "edge_runtime.sources.loop",
     "edge_runtime.sources",
 ]
 
 
-def test_device_modules_do_not_import_tensorflow():
+def test_device_modules_do_not_import_tensorflow() -> None:
     code = (
         "import sys, importlib\n"
         f"for m in {DEVICE_MODULES!r}: importlib.import_module(m)\n"

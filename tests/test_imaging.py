@@ -18,7 +18,7 @@ def encode(im: Image.Image, fmt: str, **kw: object) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "BMP", "WEBP", "TIFF"])
-def test_allowed_formats_decode_to_rgb(fmt: str):
+def test_allowed_formats_decode_to_rgb(fmt: str) -> None:
     im = Image.fromarray(colour_bars())
     out = decode_image(encode(im, fmt))
     assert out.format == fmt
@@ -27,7 +27,7 @@ def test_allowed_formats_decode_to_rgb(fmt: str):
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
-def test_exif_orientation_is_applied(orientation: int):
+def test_exif_orientation_is_applied(orientation: int) -> None:
     upright = Image.fromarray(colour_bars())
     # Store the pixels so that applying the EXIF orientation gives the upright picture.
     inverse = {
@@ -44,7 +44,7 @@ def test_exif_orientation_is_applied(orientation: int):
     np.testing.assert_array_equal(np.asarray(out.image), colour_bars())
 
 
-def test_draft_decoding_shrinks_big_jpegs_but_keeps_the_original_size():
+def test_draft_decoding_shrinks_big_jpegs_but_keeps_the_original_size() -> None:
     big = Image.fromarray(colour_bars(1500, 2000))
     data = encode(big, "JPEG", quality=90)
     full = decode_image(data)
@@ -72,7 +72,9 @@ GREY = np.asarray(BIG.convert("L"))
         ("WEBP", encode(BIG, "WEBP", lossless=True)),
     ],
 )
-def test_other_formats_shrink_by_an_integer_factor_before_conversion(name: str, data: bytes):
+def test_other_formats_shrink_by_an_integer_factor_before_conversion(
+    name: str, data: bytes
+) -> None:
     full = decode_image(data)
     for kw, size in [
         ({"min_size": (128, 96)}, (134, 100)),  # 1/9, still >= 128x96
@@ -89,7 +91,7 @@ def test_other_formats_shrink_by_an_integer_factor_before_conversion(name: str, 
         assert np.median(diff) <= 2, (name, kw)
 
 
-def test_a_rotated_jpeg_keeps_enough_pixels_on_both_upright_sides():
+def test_a_rotated_jpeg_keeps_enough_pixels_on_both_upright_sides() -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # stored 2000x1500, shown 1500x2000
     data = encode(Image.fromarray(colour_bars(1500, 2000)), "JPEG", exif=exif.tobytes())
@@ -114,12 +116,12 @@ def test_a_rotated_jpeg_keeps_enough_pixels_on_both_upright_sides():
         (encode(Image.fromarray(colour_bars()), "PNG")[:200], CorruptImageError, "PNG"),
     ],
 )
-def test_bad_images_raise_specific_errors(data: bytes, error: type, message: str):
+def test_bad_images_raise_specific_errors(data: bytes, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         decode_image(data)
 
 
-def test_pixel_limit_is_checked_from_the_header():
+def test_pixel_limit_is_checked_from_the_header() -> None:
     data = encode(Image.new("L", (4000, 3000)), "PNG")
     with pytest.raises(ImageTooLargeError, match=r"12\.0 MP, over the 10 MP limit"):
         decode_image(data, max_pixels=10_000_000)
@@ -136,7 +138,7 @@ def test_pixel_limit_is_checked_from_the_header():
     ],
     ids=["grey", "alpha", "cmyk", "palette", "16-bit"],
 )
-def test_other_modes_become_rgb(image: Image.Image):
+def test_other_modes_become_rgb(image: Image.Image) -> None:
     fmt = "JPEG" if image.mode == "CMYK" else "PNG" if image.mode != "CMYK" else "TIFF"
     out = decode_image(encode(image, fmt))
     assert out.image.mode == "RGB" and out.image.size == (32, 24)
@@ -144,7 +146,7 @@ def test_other_modes_become_rgb(image: Image.Image):
         assert np.asarray(out.image)[0, 0].tolist() == [200, 200, 200]
 
 
-def test_frames_from_arrays():
+def test_frames_from_arrays() -> None:
     assert image_from_array(colour_bars()).size == (160, 120)
     rgba = np.zeros((4, 5, 4), np.uint8)
     assert image_from_array(rgba).mode == "RGB"
@@ -158,7 +160,7 @@ def _progressive_jpeg() -> bytes:
     return buf.getvalue()
 
 
-def test_a_progressive_jpeg_with_too_many_scans_is_refused_before_decoding():
+def test_a_progressive_jpeg_with_too_many_scans_is_refused_before_decoding() -> None:
     normal = _progressive_jpeg()
     assert normal.count(b"\xff\xda") < MAX_JPEG_SCANS
     assert decode_image(normal).image.size == (64, 48)
@@ -177,19 +179,19 @@ def test_a_progressive_jpeg_with_too_many_scans_is_refused_before_decoding():
     ],
     ids=["png-cut-after-signature", "bare-jpeg-start", "jpeg-cut-in-app0"],
 )
-def test_a_cut_header_of_a_known_format_is_corrupt_not_unsupported(data: bytes):
+def test_a_cut_header_of_a_known_format_is_corrupt_not_unsupported(data: bytes) -> None:
     with pytest.raises(CorruptImageError):
         decode_image(data)
 
 
-def test_pillows_bomb_limit_is_reported_as_ours():
+def test_pillows_bomb_limit_is_reported_as_ours() -> None:
     wide = io.BytesIO()
     Image.new("1", (20_000, 10_000)).save(wide, "PNG")  # 200 MP, a few kB
     with pytest.raises(ImageTooLargeError, match="over the 40 MP limit"):
         decode_image(wide.getvalue())
 
 
-def test_an_rgba_png_decodes_as_its_rgb_bands():
+def test_an_rgba_png_decodes_as_its_rgb_bands() -> None:
     rgba = np.dstack([colour_bars(), np.linspace(0, 255, 120 * 160).reshape(120, 160)])
     data = encode(Image.fromarray(rgba.astype(np.uint8), "RGBA"), "PNG")
     out = decode_image(data)
@@ -197,7 +199,7 @@ def test_an_rgba_png_decodes_as_its_rgb_bands():
     np.testing.assert_array_equal(np.asarray(out.image), colour_bars())
 
 
-def test_webp_has_a_quarter_of_the_pixel_limit():
+def test_webp_has_a_quarter_of_the_pixel_limit() -> None:
     data = encode(Image.fromarray(colour_bars()), "WEBP")  # 160x120 = 19,200 pixels
     assert decode_image(data, max_pixels=80_000).image.size == (160, 120)
     with pytest.raises(ImageTooLargeError, match=r"over the 0\.01 MP limit for WEBP .*four"):

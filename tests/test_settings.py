@@ -9,12 +9,12 @@ from edge_runtime.settings import Settings, SettingsError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_defaults():
+def test_defaults() -> None:
     s = Settings.load()
     assert (s.host, s.port, s.source, s.model) == ("127.0.0.1", 8080, None, None)
 
 
-def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("port: 9001\nthreads: 2\nsource: synthetic\nmean: [1, 2, 3]\n")
     assert Settings.load(config).port == 9001
@@ -25,7 +25,9 @@ def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.Mo
     assert Settings.load(config, port=9003, threads=None).threads == 2  # unset flag: file
 
 
-def test_errors_name_the_setting_and_its_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_errors_name_the_setting_and_its_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("overlay_alpha: 2\nbogus: 1\n")
     with pytest.raises(SettingsError) as info:
@@ -39,7 +41,7 @@ def test_errors_name_the_setting_and_its_origin(tmp_path: Path, monkeypatch: pyt
         Settings.load(threads=0)
 
 
-def test_unreadable_and_invalid_files(tmp_path: Path):
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot read config"):
         Settings.load(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
@@ -51,12 +53,12 @@ def test_unreadable_and_invalid_files(tmp_path: Path):
         Settings.load(bad)
 
 
-def test_the_shipped_example_config_is_valid():
+def test_the_shipped_example_config_is_valid() -> None:
     s = Settings.load(ROOT / "systemd" / "edge-runtime.yaml")
     assert s.source == "picamera2" and s.delegate == "auto" and s.port == 8080
 
 
-def test_nested_value_errors_name_where_the_setting_came_from(tmp_path: Path):
+def test_nested_value_errors_name_where_the_setting_came_from(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("mean: [127.5, 127.5]\n")  # one channel short
     with pytest.raises(SettingsError, match=r"mean\.2 \(config file\)"):
@@ -67,7 +69,7 @@ def test_nested_value_errors_name_where_the_setting_came_from(tmp_path: Path):
 
 def test_delegate_from_yaml_and_environment_is_not_overridden_by_the_flag_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     from edge_runtime.cli.main import build_parser
 
     args = build_parser().parse_args(["serve"])  # no --delegate typed
@@ -79,7 +81,7 @@ def test_delegate_from_yaml_and_environment_is_not_overridden_by_the_flag_defaul
     assert Settings.load(None, **flags).delegate == "edgetpu"
 
 
-def test_a_blank_or_spaced_token_is_refused():
+def test_a_blank_or_spaced_token_is_refused() -> None:
     with pytest.raises(SettingsError, match="at least 16 characters, with no spaces"):
         Settings.load(token=" " * 16)
     with pytest.raises(SettingsError, match="with no spaces"):
@@ -121,7 +123,7 @@ OPTION_SOURCES = {
 }
 
 
-def test_every_model_option_has_its_sources():
+def test_every_model_option_has_its_sources() -> None:
     from edge_runtime.options import ModelOptions
 
     assert set(OPTION_SOURCES) == set(ModelOptions.model_fields)
@@ -131,7 +133,7 @@ def test_every_model_option_has_its_sources():
 @pytest.mark.parametrize("option", sorted(OPTION_SOURCES))
 def test_flags_beat_environment_beats_yaml_for_every_model_option(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, option: str
-):
+) -> None:
     import yaml
 
     from edge_runtime.cli.common import model_options
@@ -157,7 +159,7 @@ def test_flags_beat_environment_beats_yaml_for_every_model_option(
 
 def test_options_reach_the_engine_and_the_spec(
     zoo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     from edge_runtime.cli.common import open_pipeline
     from edge_runtime.cli.main import build_parser
 

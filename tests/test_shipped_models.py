@@ -34,7 +34,7 @@ def float_twin(model: Path) -> Path:
 
 
 @pytest.mark.parametrize("model", SHIPPED, ids=lambda p: p.stem)
-def test_every_shipped_bundle_is_what_its_manifest_says(model: Path):
+def test_every_shipped_bundle_is_what_its_manifest_says(model: Path) -> None:
     manifest = locate_model(model).manifest  # refuses a sha256 mismatch
     assert manifest is not None and manifest.metrics is not None
     graph = read_graph(model)
@@ -48,12 +48,12 @@ def test_every_shipped_bundle_is_what_its_manifest_says(model: Path):
         assert check_model(model).compatible
 
 
-def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]):
+def test_golden_default_model_on_camvid(default_model: Path, camvid_val: list[Path]) -> None:
     # Pipeline label maps are byte-identical to a plain numpy reference implementation.
     assert golden_check(default_model, camvid_val[::10], 127.5, 127.5) == 1.0
 
 
-def test_default_model_is_int8_and_sparse(default_model: Path):
+def test_default_model_is_int8_and_sparse(default_model: Path) -> None:
     graph = read_graph(default_model)
     assert {t.type_name for t, _ in graph.kernel_tensors()} == {"INT8"}
     assert graph.tensors[graph.inputs[0]].type_name == "UINT8"
@@ -74,7 +74,7 @@ def val_miou(model: Path) -> float:
     return float(manifest.metrics["val"]["mean_iou"])
 
 
-def test_default_model_beats_the_seed_unet_at_no_more_compute(default_model: Path):
+def test_default_model_beats_the_seed_unet_at_no_more_compute(default_model: Path) -> None:
     default, seed = locate_model(default_model).manifest, locate_model(SEED_UNET).manifest
     assert default is not None and seed is not None and default.macs and seed.macs
     assert val_miou(default_model) > val_miou(SEED_UNET)  # selected on val: it wins there
@@ -85,7 +85,7 @@ def test_default_model_beats_the_seed_unet_at_no_more_compute(default_model: Pat
     assert val_miou(float_twin(default_model)) - val_miou(default_model) <= 0.015
 
 
-def test_the_clustered_seed_unet_keeps_its_centroids_and_gzips_small():
+def test_the_clustered_seed_unet_keeps_its_centroids_and_gzips_small() -> None:
     # gzip(INT8) <= 10 % of float32; per-channel INT8 scales keep each output channel to
     # its centroids and 0.
     packed = gzip_bytes(SEED_UNET.read_bytes())
@@ -99,7 +99,7 @@ def test_the_clustered_seed_unet_keeps_its_centroids_and_gzips_small():
 
 def test_recorded_metrics_are_what_the_pipeline_measures(
     default_model: Path, data: Path, full_data: bool
-):
+) -> None:
     manifest = locate_model(default_model).manifest
     assert manifest is not None and manifest.metrics is not None
     recorded = manifest.metrics["val"]
@@ -114,7 +114,7 @@ def test_recorded_metrics_are_what_the_pipeline_measures(
         assert scores.pixel_accuracy >= recorded["pixel_accuracy"] - 0.1
 
 
-def test_int8_agrees_with_the_float_model(default_model: Path, camvid_val: list[Path]):
+def test_int8_agrees_with_the_float_model(default_model: Path, camvid_val: list[Path]) -> None:
     float_model = float_twin(default_model)
     q, f = Pipeline.open(default_model), Pipeline.open(float_model)
     same = total = 0

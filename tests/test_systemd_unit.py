@@ -21,7 +21,7 @@ def directives() -> dict[str, list[str]]:
     return found
 
 
-def test_unit_has_what_the_daemon_needs():
+def test_unit_has_what_the_daemon_needs() -> None:
     d = directives()
     assert d["Type"] == ["notify"] and d["NotifyAccess"] == ["main"]
     assert d["Restart"] == ["on-failure"] and int(d["WatchdogSec"][0]) > 0
@@ -37,7 +37,7 @@ def test_unit_has_what_the_daemon_needs():
     shutil.which("systemd-analyze") is None,
     reason="systemd-analyze missing (scripts/test.sh installs Debian's systemd)",
 )
-def test_security_exposure_is_at_most_2_5():
+def test_security_exposure_is_at_most_2_5() -> None:
     out = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(UNIT)],
         capture_output=True,

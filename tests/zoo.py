@@ -22,6 +22,7 @@ Layouts (what segmentation models found in the wild look like):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def _colour_model(
     argmax: bool = False,
     stride: int = 1,
     expand: bool = False,
-):  # type: ignore[no-untyped-def]
+) -> Any:
     from edge_runtime.host.tf_compat import keras, tf
 
     inp = keras.Input((h, w, 3), batch_size=1, name="image")

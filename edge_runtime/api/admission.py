@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from edge_runtime.api.draining import Draining
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 
 # A 12 MP phone photo and larger: about 50 MB decoded and more.
 LARGE_PIXELS = 12_000_000

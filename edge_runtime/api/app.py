@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from edge_runtime import __version__
-from edge_runtime.api import auth, errors
+from edge_runtime.api import auth, problems
 from edge_runtime.api.admission import Admission
 from edge_runtime.api.draining import Draining
 from edge_runtime.api.routes import health, models, page, segment, stream
@@ -68,26 +68,33 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.admission = admission
     runtime.metrics.uploads_inflight.set_function(lambda: admission.inflight)
     runtime.metrics.uploads_waiting.set_function(lambda: admission.waiting)
-    errors.install(app)
+    problems.install(app)
     for r in (segment.router, models.router, health.router, stream.router, page.router):
         app.include_router(r)
 
     @app.middleware("http")
-    async def count(
+    async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        """The token, and the Host name (DNS-rebinding guard) on every route but /healthz."""
         st = runtime.settings
         denied = auth.check(request, st.token)
         if request.url.path != "/healthz" and not auth.host_allowed(
             request, st.allowed_hosts, st.host
         ):
-            denied = errors.error_response(
+            denied = problems.error_response(
                 400,
                 "bad_host",
                 "this daemon does not answer to that Host name (allowed_hosts setting)",
             )
+        return denied or await call_next(request)
+
+    @app.middleware("http")  # added last, so outermost: it counts the guard's refusals too
+    async def count(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         try:
-            response = denied or await call_next(request)
+            response = await call_next(request)
         except Exception:  # a bug: the 500 is sent by the outermost handler, count it here
             _count(request, 500)
             raise

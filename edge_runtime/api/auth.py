@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from edge_runtime.api.errors import error_response
+from edge_runtime.api.problems import error_response
 
 PUBLIC = frozenset({"/healthz", "/readyz", "/"})
 COOKIE = "edge_token"

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 
 T = TypeVar("T")
 # uvicorn's graceful period is longer, so requests end here, with a JSON answer.

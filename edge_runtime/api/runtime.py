@@ -11,12 +11,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge_runtime.api.metrics import Metrics
+from edge_runtime.api.prometheus import Metrics
 from edge_runtime.errors import ManifestError
-from edge_runtime.frames import FrameLoop, StreamHub, redact
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources import make_source
+from edge_runtime.sources.loop import FrameLoop, StreamHub, redact
 
 log = logging.getLogger("edge_runtime")
 

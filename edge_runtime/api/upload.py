@@ -9,7 +9,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -17,7 +17,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "body_too_large", f"body is {declared} bytes, over the {limit} limit")
     chunks, size = [], 0
-    async for chunk in request.stream():  # ClientDisconnect: errors.install handles it
+    async for chunk in request.stream():  # ClientDisconnect: problems.install handles it
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "body_too_large", f"body is over the {limit} byte limit")

@@ -37,5 +37,5 @@ class PeakRss:
         self.bytes = max(self.bytes, rss_bytes())
 
 
-def wait_ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1e3

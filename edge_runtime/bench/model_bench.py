@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_runtime.bench.memory import PeakRss, wait_ms
+from edge_runtime.bench.memory import PeakRss, elapsed_ms
 from edge_runtime.edgetpu_compat import check_graph
 from edge_runtime.tflite_graph import read_graph
 
@@ -85,7 +85,7 @@ def measure(
     with PeakRss() as peak:
         t0 = time.perf_counter()
         pipe = Pipeline.open(path, ModelOptions(threads=threads, delegate=delegate))
-        init_ms = wait_ms(t0)
+        init_ms = elapsed_ms(t0)
         rss_loaded = rss_bytes()
         first_ms = pipe.engine.invoke_blank()
         warm = [pipe.engine.invoke_blank() for _ in range(warmup)]

@@ -27,9 +27,9 @@ from edge_runtime.host.datasets import (
     split_pairs,
 )
 from edge_runtime.host.tf_compat import keras, tf, tfmot
-from edge_runtime.metrics import ConfusionAccumulator
 from edge_runtime.postprocess import to_image_size
 from edge_runtime.preprocess import place, resize_to
+from edge_runtime.scoring import ConfusionAccumulator
 
 PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
 

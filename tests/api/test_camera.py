@@ -54,7 +54,7 @@ def folder(camvid_val: list[Path], tmp_path: Path) -> Path:
     return out
 
 
-def test_folder_source_streams_overlays(bars_model: Path, folder: Path, tmp_path: Path):
+def test_folder_source_streams_overlays(bars_model: Path, folder: Path, tmp_path: Path) -> None:
     d = start_daemon(
         tmp_path, "--model", str(bars_model), "--source", str(folder), "--source-fps", "20"
     )
@@ -87,7 +87,7 @@ def test_folder_source_streams_overlays(bars_model: Path, folder: Path, tmp_path
 
 def test_skipped_frames_are_counted_when_inference_is_slower(
     zoo_dir: Path, folder: Path, tmp_path: Path
-):
+) -> None:
     # 513x513 ArgMax model: far slower per frame than a 500 fps replay.
     d = start_slow_daemon(tmp_path, zoo_dir, "--source", str(folder), "--source-fps", "500")
     try:
@@ -114,7 +114,7 @@ def test_skipped_frames_are_counted_when_inference_is_slower(
         assert d.stop() == 0
 
 
-def test_failing_source_is_reconnected(bars_model: Path, folder: Path, tmp_path: Path):
+def test_failing_source_is_reconnected(bars_model: Path, folder: Path, tmp_path: Path) -> None:
     saved = tmp_path / "saved"
     d = start_daemon(
         tmp_path,
@@ -171,7 +171,7 @@ def test_failing_source_is_reconnected(bars_model: Path, folder: Path, tmp_path:
     assert "is back after" in log
 
 
-def test_video_file_source(bars_model: Path, camvid_val: list[Path], tmp_path: Path):
+def test_video_file_source(bars_model: Path, camvid_val: list[Path], tmp_path: Path) -> None:
     cv2 = pytest.importorskip("cv2", reason="the camera extra (OpenCV) is not installed")
     video = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (480, 360))
@@ -196,5 +196,5 @@ def test_video_file_source(bars_model: Path, camvid_val: list[Path], tmp_path: P
 )
 def test_a_bad_source_is_a_one_line_error(
     bars_model: Path, tmp_path: Path, spec: str, message: str
-):
+) -> None:
     assert message in refused(tmp_path, "--model", str(bars_model), "--source", spec)

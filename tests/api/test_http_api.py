@@ -29,7 +29,7 @@ def jpeg(array: np.ndarray, quality: int = 90) -> bytes:
 BARS = colour_bars(240, 320)
 
 
-def test_json_result_for_multipart_and_raw_uploads(daemon: Daemon):
+def test_json_result_for_multipart_and_raw_uploads(daemon: Daemon) -> None:
     with daemon.client() as c:
         multipart = c.post("/v1/segment", files={"image": ("bars.png", png(BARS), "image/png")})
         raw = c.post("/v1/segment", content=png(BARS), headers={"Content-Type": "image/png"})
@@ -46,7 +46,7 @@ def test_json_result_for_multipart_and_raw_uploads(daemon: Daemon):
 
 def test_mask_is_the_pipelines_label_map_at_full_size(
     daemon: Daemon, bars_model: Path, camvid_val: list[Path]
-):
+) -> None:
     data = camvid_val[3].read_bytes()
     with daemon.client() as c:
         r = c.post("/v1/segment?format=mask", content=data, headers={"Content-Type": "image/png"})
@@ -60,7 +60,7 @@ def test_mask_is_the_pipelines_label_map_at_full_size(
     np.testing.assert_array_equal(ids, expected)  # pixel value = class id
 
 
-def test_include_mask_in_json(daemon: Daemon):
+def test_include_mask_in_json(daemon: Daemon) -> None:
     with daemon.client() as c:
         r = c.post(
             "/v1/segment?include_mask=true",
@@ -71,7 +71,7 @@ def test_include_mask_in_json(daemon: Daemon):
         assert im.size == (320, 240) and set(np.unique(np.asarray(im))) == {0, 1, 2, 3}
 
 
-def test_overlay_blends_the_mask(daemon: Daemon):
+def test_overlay_blends_the_mask(daemon: Daemon) -> None:
     with daemon.client() as c:
         r = c.post(
             "/v1/segment?format=overlay&alpha=1",
@@ -118,7 +118,7 @@ def test_overlay_blends_the_mask(daemon: Daemon):
 )
 def test_bad_uploads_get_json_errors(
     daemon: Daemon, kwargs: dict[str, object], status: int, code: str
-):
+) -> None:
     with daemon.client() as c:
         r = c.post("/v1/segment", **kwargs)  # type: ignore[arg-type]
         assert r.status_code == status, r.text
@@ -128,20 +128,20 @@ def test_bad_uploads_get_json_errors(
 
 
 @pytest.mark.parametrize("query", ["format=xml", "alpha=2", "alpha=abc", "include_mask=maybe"])
-def test_bad_parameters_are_422(daemon: Daemon, query: str):
+def test_bad_parameters_are_422(daemon: Daemon, query: str) -> None:
     with daemon.client() as c:
         r = c.post(f"/v1/segment?{query}", content=png(BARS), headers={"Content-Type": "image/png"})
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_parameter"
 
 
-def test_unknown_route_and_method(daemon: Daemon):
+def test_unknown_route_and_method(daemon: Daemon) -> None:
     with daemon.client() as c:
         assert c.get("/nope").json()["error"] == "not_found"
         assert c.get("/v1/segment").status_code == 405
 
 
-def test_models_endpoint(daemon: Daemon):
+def test_models_endpoint(daemon: Daemon) -> None:
     with daemon.client() as c:
         doc = c.get("/v1/models").json()
     assert doc["name"] == "unet_uint8_logits"
@@ -151,7 +151,7 @@ def test_models_endpoint(daemon: Daemon):
     assert doc["input"]["width"] == 128 and doc["output"]["kind"] == "logits"
 
 
-def test_health_and_readiness(daemon: Daemon):
+def test_health_and_readiness(daemon: Daemon) -> None:
     with daemon.client() as c:
         assert c.get("/healthz").json() == {"status": "ok"}
         ready = c.get("/readyz")
@@ -159,7 +159,7 @@ def test_health_and_readiness(daemon: Daemon):
     assert ready.json()["camera"] is None  # uploads only
 
 
-def test_no_camera_routes_say_so(daemon: Daemon):
+def test_no_camera_routes_say_so(daemon: Daemon) -> None:
     with daemon.client() as c:
         assert c.get("/snapshot.jpg").status_code == 404
         assert c.get("/stream.mjpg").json()["error"] == "no_source"
@@ -173,7 +173,7 @@ def metric_values(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     return values
 
 
-def test_metrics_parse_and_move(daemon: Daemon):
+def test_metrics_parse_and_move(daemon: Daemon) -> None:
     with daemon.client() as c:
         before = metric_values(c.get("/metrics").text)
         for _ in range(3):
@@ -193,7 +193,7 @@ def test_metrics_parse_and_move(daemon: Daemon):
     assert info and dict(info[0][1])["name"] == "unet_uint8_logits"
 
 
-def test_openapi_documents_every_route(daemon: Daemon):
+def test_openapi_documents_every_route(daemon: Daemon) -> None:
     with daemon.client() as c:
         paths = set(c.get("/openapi.json").json()["paths"])
         assert c.get("/docs").status_code == 200

@@ -17,7 +17,7 @@ from daemon import HOOKS, refused, start_daemon, start_gated_daemon, wait_for_lo
 from PIL import Image
 
 
-def test_ready_only_after_warm_up(bars_model: Path, tmp_path: Path):
+def test_ready_only_after_warm_up(bars_model: Path, tmp_path: Path) -> None:
     # The warm-up invoke is held (tests/hooks) until the test has seen the 503s.
     d, gate = start_gated_daemon(tmp_path, "--model", str(bars_model))
     try:
@@ -37,7 +37,7 @@ def test_ready_only_after_warm_up(bars_model: Path, tmp_path: Path):
 
 def test_systemd_ready_and_watchdog(
     bars_model: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
-):
+) -> None:
     path, sock = notify_socket
     sock.settimeout(30)
     d = start_daemon(
@@ -47,7 +47,7 @@ def test_systemd_ready_and_watchdog(
         env={"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "400000"},
     )
     try:
-        messages = []
+        messages: list[str] = []
         deadline = time.monotonic() + 30
         while messages.count("WATCHDOG=1") < 2 and time.monotonic() < deadline:
             messages.append(sock.recv(256).decode())
@@ -59,7 +59,7 @@ def test_systemd_ready_and_watchdog(
         d.stop()
 
 
-def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: Path):
+def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: Path) -> None:
     d, gate = start_gated_daemon(
         tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_WARMUP_RUNS": "0"}
     )
@@ -95,11 +95,11 @@ def test_sigterm_lets_the_request_in_flight_finish(bars_model: Path, tmp_path: P
     assert "Finished server process" in d.log.read_text()
 
 
-def test_bad_model_fails_fast_with_one_line(tmp_path: Path):
+def test_bad_model_fails_fast_with_one_line(tmp_path: Path) -> None:
     assert "model not found" in refused(tmp_path, "--model", str(tmp_path / "missing.tflite"))
 
 
-def test_bad_settings_name_their_origin(bars_model: Path, tmp_path: Path):
+def test_bad_settings_name_their_origin(bars_model: Path, tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("port: 80000\noverlay_alpha: 3\n")
     out = refused(tmp_path, "--config", str(config), "--model", str(bars_model))
@@ -108,7 +108,7 @@ def test_bad_settings_name_their_origin(bars_model: Path, tmp_path: Path):
 
 def test_serve_defaults_to_the_shipped_model(
     default_model: Path, tmp_path: Path, camvid_val: list[Path]
-):
+) -> None:
     d = start_daemon(tmp_path)  # no --model: the README's main job
     try:
         d.wait("/readyz")
@@ -127,7 +127,7 @@ def test_serve_defaults_to_the_shipped_model(
         assert d.stop() == 0
 
 
-def test_a_taken_port_is_one_line_and_exit_3(bars_model: Path, tmp_path: Path):
+def test_a_taken_port_is_one_line_and_exit_3(bars_model: Path, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -155,7 +155,7 @@ def test_a_taken_port_is_one_line_and_exit_3(bars_model: Path, tmp_path: Path):
 
 def test_sigterm_with_a_stream_viewer_open_exits_cleanly(
     bars_model: Path, camvid_val: list[Path], tmp_path: Path
-):
+) -> None:
     d = start_daemon(tmp_path, "--model", str(bars_model), "--source", str(camvid_val[0].parent))
     d.wait("/readyz")
     with httpx.stream("GET", d.url + "/stream.mjpg", timeout=60) as r:
@@ -170,7 +170,7 @@ def test_sigterm_with_a_stream_viewer_open_exits_cleanly(
     assert isinstance(rest, bytes)
 
 
-def test_sighup_during_start_up_does_not_kill_the_daemon(bars_model: Path, tmp_path: Path):
+def test_sighup_during_start_up_does_not_kill_the_daemon(bars_model: Path, tmp_path: Path) -> None:
     # The model load is held (tests/hooks) while SIGHUP arrives: before the server's
     # reload handler exists. SIGHUP's default action would end the process.
     gate = tmp_path / "load.gate"

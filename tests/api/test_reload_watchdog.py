@@ -24,7 +24,7 @@ def bars_png() -> bytes:
     return buf.getvalue()
 
 
-def test_reload_swaps_and_a_corrupt_model_keeps_the_old_one(zoo_dir: Path, tmp_path: Path):
+def test_reload_swaps_and_a_corrupt_model_keeps_the_old_one(zoo_dir: Path, tmp_path: Path) -> None:
     model = zoo.bundle(zoo_dir, tmp_path, "unet_uint8_logits")
     d = start_daemon(tmp_path, "--model", str(model))
     try:
@@ -67,7 +67,7 @@ def test_reload_swaps_and_a_corrupt_model_keeps_the_old_one(zoo_dir: Path, tmp_p
 
 def test_stuck_inference_trips_the_watchdog(
     bars_model: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
-):
+) -> None:
     # Every invoke blocks on a named pipe until the test writes to it (tests/hooks):
     # stuck exactly as long as the test wants, on a fast CPU or a slow one.
     path, sock = notify_socket

@@ -26,7 +26,7 @@ def png(width: int, height: int) -> bytes:
 @pytest.mark.parametrize("size", [(1, 100_000), (100_000, 1)])
 def test_extreme_aspect_ratio_overlay_is_sent_reduced_not_a_500(
     daemon: Daemon, size: tuple[int, int]
-):
+) -> None:
     with daemon.client() as c:
         r = c.post(
             "/v1/segment?format=overlay",
@@ -43,7 +43,7 @@ def test_extreme_aspect_ratio_overlay_is_sent_reduced_not_a_500(
             assert m.size == size  # the mask itself is never reduced
 
 
-def test_slow_bodies_do_not_hold_inference_slots(bars_model: Path, tmp_path: Path):
+def test_slow_bodies_do_not_hold_inference_slots(bars_model: Path, tmp_path: Path) -> None:
     d = start_daemon(
         tmp_path,
         "--model",
@@ -86,13 +86,13 @@ def test_slow_bodies_do_not_hold_inference_slots(bars_model: Path, tmp_path: Pat
         assert d.stop() == 0
 
 
-def test_head_on_the_health_routes_and_the_page(daemon: Daemon):
+def test_head_on_the_health_routes_and_the_page(daemon: Daemon) -> None:
     with daemon.client() as c:
         for path in ("/healthz", "/readyz", "/"):
             assert c.head(path).status_code == 200, path
 
 
-def test_reload_refuses_a_model_whose_manifest_vanished(zoo_dir: Path, tmp_path: Path):
+def test_reload_refuses_a_model_whose_manifest_vanished(zoo_dir: Path, tmp_path: Path) -> None:
     model = zoo.bundle(zoo_dir, tmp_path, "unet_uint8_logits")
     d = start_daemon(tmp_path, "--model", str(model))
     try:
@@ -109,7 +109,9 @@ def test_reload_refuses_a_model_whose_manifest_vanished(zoo_dir: Path, tmp_path:
         assert d.stop() == 0
 
 
-def test_readyz_without_the_token_shows_no_source_or_error_text(bars_model: Path, tmp_path: Path):
+def test_readyz_without_the_token_shows_no_source_or_error_text(
+    bars_model: Path, tmp_path: Path
+) -> None:
     token = tmp_path / "token"
     token.write_text("t" * 24)
     secret = "rtsp://admin:s3cret@127.0.0.1:9/live"
@@ -137,13 +139,13 @@ def test_readyz_without_the_token_shows_no_source_or_error_text(bars_model: Path
         assert d.stop() == 0
 
 
-def test_metrics_show_uploads_in_flight_and_waiting(daemon: Daemon):
+def test_metrics_show_uploads_in_flight_and_waiting(daemon: Daemon) -> None:
     with daemon.client() as c:
         lines = c.get("/metrics").text.splitlines()
     assert "edge_uploads_inflight 0.0" in lines and "edge_uploads_waiting 0.0" in lines
 
 
-def test_a_foreign_host_name_is_refused_on_a_loopback_daemon(daemon: Daemon):
+def test_a_foreign_host_name_is_refused_on_a_loopback_daemon(daemon: Daemon) -> None:
     # DNS rebinding: a page served from evil.example resolves that name to 127.0.0.1;
     # the browser then sends Host: evil.example.
     with daemon.client() as c:
@@ -155,7 +157,7 @@ def test_a_foreign_host_name_is_refused_on_a_loopback_daemon(daemon: Daemon):
             assert c.get("/readyz", headers={"Host": host}).status_code == 200, host
 
 
-def test_allowed_hosts_adds_lan_names(bars_model: Path, tmp_path: Path):
+def test_allowed_hosts_adds_lan_names(bars_model: Path, tmp_path: Path) -> None:
     d = start_daemon(
         tmp_path,
         "--model",
@@ -172,7 +174,7 @@ def test_allowed_hosts_adds_lan_names(bars_model: Path, tmp_path: Path):
         assert d.stop() == 0
 
 
-def test_an_aborted_upload_is_one_debug_line_and_a_count(bars_model: Path, tmp_path: Path):
+def test_an_aborted_upload_is_one_debug_line_and_a_count(bars_model: Path, tmp_path: Path) -> None:
     d = start_daemon(tmp_path, "--model", str(bars_model), env={"EDGE_RUNTIME_LOG_LEVEL": "debug"})
     try:
         d.wait("/readyz")
@@ -195,14 +197,14 @@ def test_an_aborted_upload_is_one_debug_line_and_a_count(bars_model: Path, tmp_p
         assert d.stop() == 0
 
 
-def test_a_connection_that_never_sends_a_byte_is_closed(daemon: Daemon):
+def test_a_connection_that_never_sends_a_byte_is_closed(daemon: Daemon) -> None:
     port = int(daemon.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         assert s.recv(1) == b""  # the server hung up (after timeout_keep_alive, 5 s)
     assert httpx.get(daemon.url + "/healthz", timeout=30).status_code == 200
 
 
-def test_multipart_without_its_closing_boundary_or_with_two_images(daemon: Daemon):
+def test_multipart_without_its_closing_boundary_or_with_two_images(daemon: Daemon) -> None:
     body = png(64, 48)
     head = (
         b'--b0undary\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
@@ -219,7 +221,7 @@ def test_multipart_without_its_closing_boundary_or_with_two_images(daemon: Daemo
         assert one.status_code == 200, one.text
 
 
-def test_a_repeated_query_parameter_is_refused(daemon: Daemon):
+def test_a_repeated_query_parameter_is_refused(daemon: Daemon) -> None:
     with daemon.client() as c:
         r = c.post(
             "/v1/segment?format=mask&format=overlay",
@@ -230,7 +232,9 @@ def test_a_repeated_query_parameter_is_refused(daemon: Daemon):
     assert r.json()["detail"] == [{"parameter": "format", "message": "given more than once"}]
 
 
-def _post_in_thread(url: str, body: bytes, results: dict[str, httpx.Response], key: str):
+def _post_in_thread(
+    url: str, body: bytes, results: dict[str, httpx.Response], key: str
+) -> threading.Thread:
     def run() -> None:
         results[key] = httpx.post(
             url + "/v1/segment?format=mask",
@@ -253,7 +257,9 @@ def _read_to_close(s: socket.socket) -> str:
     return b"".join(chunks).decode()
 
 
-def test_sigterm_answers_every_upload_with_a_json_503_and_exits(bars_model: Path, tmp_path: Path):
+def test_sigterm_answers_every_upload_with_a_json_503_and_exits(
+    bars_model: Path, tmp_path: Path
+) -> None:
     """Item 10: an upload being segmented, one queued and one still sending its body,
     all cut off by SIGTERM: each gets a JSON 503 (the queued and the slow one at once,
     the segmented one after the grace period), and the daemon exits 0 although the
@@ -294,7 +300,7 @@ def test_sigterm_answers_every_upload_with_a_json_503_and_exits(bars_model: Path
     assert "Traceback" not in log and "Internal Server Error" not in log
 
 
-def test_large_images_are_decoded_one_at_a_time(bars_model: Path, tmp_path: Path):
+def test_large_images_are_decoded_one_at_a_time(bars_model: Path, tmp_path: Path) -> None:
     """Two 40 MP decodes at once would pass the unit's MemoryMax: the second large upload
     waits for the first, while a small one still gets the free slot."""
     d, gate = start_gated_daemon(
@@ -323,7 +329,7 @@ def test_large_images_are_decoded_one_at_a_time(bars_model: Path, tmp_path: Path
 
 def test_the_watchdog_is_withheld_while_connections_cannot_be_accepted(
     bars_model: Path, tmp_path: Path, notify_socket: tuple[Path, socket.socket]
-):
+) -> None:
     """Out of file descriptors, the daemon cannot accept a client: it stops feeding the
     watchdog (systemd would restart it) and feeds it again once it can."""
     path, _ = notify_socket

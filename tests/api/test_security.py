@@ -35,7 +35,7 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def test_every_route_but_health_needs_the_token(secured: Daemon):
+def test_every_route_but_health_needs_the_token(secured: Daemon) -> None:
     with httpx.Client(base_url=secured.url, timeout=30) as c:
         for path in ("/v1/models", "/metrics", "/v1/stats", "/docs", "/openapi.json", "/nope"):
             r = c.get(path)
@@ -54,12 +54,12 @@ def test_every_route_but_health_needs_the_token(secured: Daemon):
         assert cookie.status_code == 200
 
 
-def test_non_loopback_bind_without_a_token_is_refused(bars_model: Path, tmp_path: Path):
+def test_non_loopback_bind_without_a_token_is_refused(bars_model: Path, tmp_path: Path) -> None:
     out = refused(tmp_path, "--model", str(bars_model), "--host", "0.0.0.0")
     assert "exposes the daemon to the network" in out
 
 
-def test_insecure_flag_allows_it_with_a_warning(bars_model: Path, tmp_path: Path):
+def test_insecure_flag_allows_it_with_a_warning(bars_model: Path, tmp_path: Path) -> None:
     d = start_daemon(
         tmp_path, "--model", str(bars_model), "--host", "0.0.0.0", "--insecure-no-auth"
     )
@@ -70,7 +70,7 @@ def test_insecure_flag_allows_it_with_a_warning(bars_model: Path, tmp_path: Path
         assert d.stop() == 0
 
 
-def test_overload_gets_503_with_retry_after_and_no_crash(bars_model: Path, tmp_path: Path):
+def test_overload_gets_503_with_retry_after_and_no_crash(bars_model: Path, tmp_path: Path) -> None:
     # One slot, one waiting place; the invoke is held (tests/hooks) so the slot stays
     # taken for as long as the test needs, whatever the CPU's speed.
     d, gate = start_gated_daemon(
@@ -126,7 +126,7 @@ def test_overload_gets_503_with_retry_after_and_no_crash(bars_model: Path, tmp_p
 
 
 @pytest.mark.parametrize("name", list(hostile_corpus()))
-def test_hostile_files_get_4xx_or_a_correct_200(daemon: Daemon, name: str):
+def test_hostile_files_get_4xx_or_a_correct_200(daemon: Daemon, name: str) -> None:
     data = hostile_corpus()[name]
     with daemon.client() as c:
         for ctype in ("image/png", "application/octet-stream"):

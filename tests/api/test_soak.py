@@ -20,7 +20,7 @@ def rss(c: httpx.Client) -> float:
     return float(line.split()[1]) / 2**20
 
 
-def test_memory_stays_flat_over_many_requests(daemon: Daemon):
+def test_memory_stays_flat_over_many_requests(daemon: Daemon) -> None:
     buf = io.BytesIO()
     Image.fromarray(colour_bars(240, 320)).save(buf, "JPEG")
     good = buf.getvalue()

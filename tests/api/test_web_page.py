@@ -32,7 +32,7 @@ def launch(pw: Any) -> Any:
 
 def test_page_shows_the_stream_and_the_legend(
     bars_model: Path, camvid_val: list[Path], tmp_path: Path
-):
+) -> None:
     from playwright.sync_api import sync_playwright
 
     folder = tmp_path / "frames"
@@ -78,7 +78,7 @@ def test_page_shows_the_stream_and_the_legend(
         assert d.stop() == 0
 
 
-def test_api_docs_render_offline(daemon: Daemon):
+def test_api_docs_render_offline(daemon: Daemon) -> None:
     """Swagger UI's assets come from the installed swagger-ui-bundle package: with every
     request that leaves the daemon refused, /docs still lists the operations."""
     from playwright.sync_api import sync_playwright

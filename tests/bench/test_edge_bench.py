@@ -57,7 +57,7 @@ def report(
     return json.loads((out / "report.json").read_text()), out
 
 
-def test_report_keys_and_ordering(report: tuple[dict, Path]):
+def test_report_keys_and_ordering(report: tuple[dict, Path]) -> None:
     doc, _ = report
     assert doc["schema"] == "edge-bench/1"
     for key in ("cpu", "cores", "python", "runtime", "runtime_version", "numpy", "libedgetpu"):
@@ -79,7 +79,9 @@ def test_report_keys_and_ordering(report: tuple[dict, Path]):
         assert [r["threads"] for r in m["runs"]] == [1, 2]
 
 
-def test_sizes_sparsity_and_macs_come_from_the_files(report: tuple[dict, Path], zoo_dir: Path):
+def test_sizes_sparsity_and_macs_come_from_the_files(
+    report: tuple[dict, Path], zoo_dir: Path
+) -> None:
     doc, _ = report
     int8, dynamic = doc["models"]
     assert dynamic["size_bytes"] == (zoo_dir / "float_io_int8_weights.tflite").stat().st_size
@@ -92,14 +94,14 @@ def test_sizes_sparsity_and_macs_come_from_the_files(report: tuple[dict, Path], 
     assert int8["edgetpu"]["compatible"] is True and dynamic["edgetpu"]["compatible"] is False
 
 
-def test_accuracy_against_its_own_predictions_is_perfect(report: tuple[dict, Path]):
+def test_accuracy_against_its_own_predictions_is_perfect(report: tuple[dict, Path]) -> None:
     doc, _ = report
     acc = doc["models"][0]["accuracy"]
     assert acc["images"] == 6
     assert acc["mean_iou"] == 1.0 and acc["pixel_accuracy"] == 1.0
 
 
-def test_markdown_and_plots_are_written(report: tuple[dict, Path]):
+def test_markdown_and_plots_are_written(report: tuple[dict, Path]) -> None:
     _, out = report
     md = (out / "report.md").read_text()
     assert "| model | threads |" in md and "unet_uint8_logits" in md
@@ -108,7 +110,7 @@ def test_markdown_and_plots_are_written(report: tuple[dict, Path]):
             assert im.size[0] > 200
 
 
-def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope.tflite")]) == 2
     assert "model not found" in capsys.readouterr().err
     assert main([str(tmp_path / "x.tflite"), "--plot"]) == 2
@@ -117,7 +119,7 @@ def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
         main(["m.tflite", "--threads", "0"])
 
 
-def test_piped_output_is_one_block_per_model_within_80_columns(report: tuple[dict, Path]):
+def test_piped_output_is_one_block_per_model_within_80_columns(report: tuple[dict, Path]) -> None:
     import io
 
     from edge_runtime.bench.report import TERMINAL_COLUMNS, print_table
@@ -139,7 +141,7 @@ def test_plot_without_matplotlib_is_refused_before_the_run(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-):
+) -> None:
     import edge_runtime.bench.report as report_module
 
     monkeypatch.setattr(report_module, "plot_available", lambda: False)

@@ -13,7 +13,7 @@ from edge_runtime.errors import ImageTooLargeError
 from edge_runtime.imaging import decode_image
 
 
-def test_big_uploads_are_the_formats_they_name(camvid_val: list[Path]):
+def test_big_uploads_are_the_formats_they_name(camvid_val: list[Path]) -> None:
     uploads = big_uploads(camvid_val[0], size=(730, 547))
     expected = {
         "JPEG": ("JPEG", "RGB"),
@@ -33,7 +33,7 @@ def test_big_uploads_are_the_formats_they_name(camvid_val: list[Path]):
         assert decode_image(data).image.size == (730, 547)
 
 
-def test_the_scan_bomb_is_refused_before_decoding():
+def test_the_scan_bomb_is_refused_before_decoding() -> None:
     # 1,500 empty scans after the small image's own 10.
     with pytest.raises(ImageTooLargeError, match="JPEG with 1510 scans"):
         decode_image(scan_bomb(1500))

@@ -14,7 +14,7 @@ from edge_runtime.bench.http_bench import parse_server_timing
 from edge_runtime.cli.bench import main
 
 
-def test_server_timing_parsing():
+def test_server_timing_parsing() -> None:
     assert parse_server_timing("decode;dur=1.5, invoke;dur=20, bad, x;dur=y") == {
         "decode": 1.5,
         "invoke": 20.0,
@@ -23,7 +23,7 @@ def test_server_timing_parsing():
 
 def test_http_mode_reports_latency_statuses_and_overhead(
     zoo_dir: Path, camvid_val: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     images = tmp_path / "images"
     images.mkdir()
     for p in camvid_val[:3]:
@@ -67,6 +67,6 @@ def test_http_mode_reports_latency_statuses_and_overhead(
     assert "| concurrency |" in (out / "http.md").read_text()
 
 
-def test_http_mode_needs_images(capsys: pytest.CaptureFixture[str]):
+def test_http_mode_needs_images(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--url", "http://127.0.0.1:9"]) == 2
     assert "needs --images" in capsys.readouterr().err

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-from int8_kernels import KERNELS, measure, ratio_table
+from edge_runtime.bench.int8_kernels import KERNELS, measure, ratio_table
 
 
-def test_every_case_is_measured_and_the_ratio_is_int8_over_float(zoo_dir: Path):
+def test_every_case_is_measured_and_the_ratio_is_int8_over_float(zoo_dir: Path) -> None:
     f32 = zoo_dir / "unet_float_logits.tflite"
     i8 = zoo_dir / "unet_uint8_logits.tflite"
     rows = measure([f32, i8], threads=[1, 2], runs=3, warmup=1)

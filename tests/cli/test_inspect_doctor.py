@@ -13,7 +13,7 @@ from edge_runtime.cli.main import main
 
 def test_inspect_json_reports_tensors_ops_and_sparsity(
     zoo_dir: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     path = zoo_dir / "float_io_int8_weights.tflite"
     assert main(["inspect", str(path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -30,20 +30,22 @@ def test_inspect_json_reports_tensors_ops_and_sparsity(
     assert info["zero_weight_fraction"] == pytest.approx(expected, abs=1e-6)
 
 
-def test_inspect_text_mentions_the_manifest(zoo_dir: Path, capsys: pytest.CaptureFixture[str]):
+def test_inspect_text_mentions_the_manifest(
+    zoo_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["inspect", str(zoo_dir / "deeplab_uint8_argmax.tflite")]) == 0
     out = capsys.readouterr().out
     assert "int64[1, 513, 513]" in out and "ARG_MAX" in out and "manifest: none" in out
 
 
-def test_inspect_a_non_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_inspect_a_non_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "x.tflite"
     bad.write_text("nope")
     assert main(["inspect", str(bad)]) == 2
     assert "not a TFLite model" in capsys.readouterr().err
 
 
-def test_doctor_reports_each_component():
+def test_doctor_reports_each_component() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "edge_runtime.cli.main", "doctor"],
         capture_output=True,
@@ -69,7 +71,7 @@ def test_doctor_reports_each_component():
     assert "Traceback" not in proc.stderr
 
 
-def test_inspect_prints_the_manifest_metrics_readably(default_model: Path):
+def test_inspect_prints_the_manifest_metrics_readably(default_model: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "edge_runtime.cli.main", "inspect", str(default_model)],
         capture_output=True,

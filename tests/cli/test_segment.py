@@ -33,7 +33,7 @@ def bars_png(tmp_path: Path) -> Path:
 
 def test_segment_writes_masks_at_the_original_size(
     zoo_dir: Path, bars_png: Path, tmp_path: Path, camvid_val: list[Path]
-):
+) -> None:
     out = tmp_path / "out"
     proc = edge_runtime(
         "segment",
@@ -55,7 +55,7 @@ def test_segment_writes_masks_at_the_original_size(
 
 def test_segment_overlay_and_json(
     zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     model = str(zoo_dir / "unet_float_logits.tflite")
     assert (
         main(
@@ -81,7 +81,7 @@ def test_segment_overlay_and_json(
     assert {c["id"] for c in doc["classes"]} == {0, 1, 2, 3}
 
 
-def test_folders_are_expanded(zoo_dir: Path, bars_png: Path, tmp_path: Path):
+def test_folders_are_expanded(zoo_dir: Path, bars_png: Path, tmp_path: Path) -> None:
     out = tmp_path / "masks"
     assert (
         main(
@@ -101,7 +101,7 @@ def test_folders_are_expanded(zoo_dir: Path, bars_png: Path, tmp_path: Path):
 
 def test_one_bad_image_does_not_stop_the_others(
     zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
     out = tmp_path / "out"
@@ -140,7 +140,7 @@ def test_bad_models_and_options_are_one_line_errors(
     args: list[str],
     message: str,
     capsys: pytest.CaptureFixture[str],
-):
+) -> None:
     args = [a if a != "M" else str(zoo_dir / "unet_float_logits.tflite") for a in args]
     assert main(["segment", str(bars_png), *args]) == 2
     err = capsys.readouterr().err
@@ -149,13 +149,15 @@ def test_bad_models_and_options_are_one_line_errors(
 
 def test_not_a_segmentation_model(
     zoo_dir: Path, bars_png: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     path = zoo_dir / "classifier_float32.tflite"
     assert main(["segment", str(bars_png), "--model", str(path)]) == 2
     assert "not a segmentation model" in capsys.readouterr().err
 
 
-def test_bad_mean_is_rejected_by_the_parser(bars_png: Path, capsys: pytest.CaptureFixture[str]):
+def test_bad_mean_is_rejected_by_the_parser(
+    bars_png: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["segment", str(bars_png), "--mean", "1,2"])
     assert exit_info.value.code == 2
@@ -164,7 +166,7 @@ def test_bad_mean_is_rejected_by_the_parser(bars_png: Path, capsys: pytest.Captu
 
 def test_inputs_sharing_a_stem_keep_both_results(
     zoo_dir: Path, bars_png: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     jpg = tmp_path / "bars.jpg"
     with Image.open(bars_png) as im:
         im.convert("RGB").save(jpg, quality=95)
@@ -181,7 +183,7 @@ def test_inputs_sharing_a_stem_keep_both_results(
 
 def test_labels_flag_for_a_model_with_a_manifest_warns(
     default_model: Path, bars_png: Path, tmp_path: Path
-):
+) -> None:
     labels = tmp_path / "labels.txt"
     labels.write_text("a\nb\n")
     proc = edge_runtime(

@@ -30,7 +30,7 @@ if _LOAD_GATE:
         _litert.make_interpreter = _make_first  # only the first load waits
         return _make_first(*args, **kwargs)
 
-    _litert.make_interpreter = _held  # type: ignore[assignment]
+    _litert.make_interpreter = _held
 
 if _GATE:
     from pathlib import Path
@@ -58,4 +58,4 @@ if _GATE:
         assert _GATE is not None
         return _Gated(_make(*args, **kwargs), _GATE)
 
-    litert.make_interpreter = _gated  # type: ignore[assignment]
+    litert.make_interpreter = _gated

@@ -19,7 +19,7 @@ def val_masks(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_documented_class_order():
+def test_documented_class_order() -> None:
     assert LABELS == (
         "background",
         "person",
@@ -37,7 +37,7 @@ def test_documented_class_order():
     )
 
 
-def test_known_pixels_of_a_known_image(val_masks: Path):
+def test_known_pixels_of_a_known_image(val_masks: Path) -> None:
     # 000000377575: a poodle (animal) next to a fire hydrant (outdoor) on a pavement.
     with Image.open(val_masks / "000000377575.png") as im:
         mask = np.asarray(im)
@@ -48,7 +48,9 @@ def test_known_pixels_of_a_known_image(val_masks: Path):
     assert set(np.unique(mask)) == {0, 3, 4}
 
 
-def test_crowd_regions_are_ignored_unless_an_instance_covers_them(data: Path, val_masks: Path):
+def test_crowd_regions_are_ignored_unless_an_instance_covers_them(
+    data: Path, val_masks: Path
+) -> None:
     from pycocotools import mask as mask_utils
 
     doc = json.loads((data / "coco/annotations/instances_val2017.json").read_text())
@@ -68,7 +70,7 @@ def test_crowd_regions_are_ignored_unless_an_instance_covers_them(data: Path, va
     assert (region & ~covered).sum() > 1000
 
 
-def test_smaller_instances_are_painted_over_larger_ones():
+def test_smaller_instances_are_painted_over_larger_ones() -> None:
     anns = [
         {"id": 1, "area": 10.0, "iscrowd": 0},
         {"id": 2, "area": 500.0, "iscrowd": 0},
@@ -78,7 +80,7 @@ def test_smaller_instances_are_painted_over_larger_ones():
     assert [a["id"] for a in paint_order(anns)] == [3, 2, 1, 4]
 
 
-def test_resumable_and_cleans_interrupted_files(data: Path, tmp_path: Path):
+def test_resumable_and_cleans_interrupted_files(data: Path, tmp_path: Path) -> None:
     ann = data / "coco/annotations/instances_val2017.json"
     out = tmp_path / "masks"
     out.mkdir()
@@ -94,7 +96,7 @@ def test_resumable_and_cleans_interrupted_files(data: Path, tmp_path: Path):
     assert encode_coco(ann, out, workers=1, progress=False).written == 0
 
 
-def test_not_a_coco_file(tmp_path: Path):
+def test_not_a_coco_file(tmp_path: Path) -> None:
     bad = tmp_path / "x.json"
     bad.write_text('{"images": []}')
     with pytest.raises(ValueError, match="not a COCO instances file"):

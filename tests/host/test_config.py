@@ -13,7 +13,7 @@ CONFIGS = sorted((ROOT / "models" / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_shipped_configs_are_valid(path: Path):
+def test_shipped_configs_are_valid(path: Path) -> None:
     cfg = ExperimentConfig.load(path)
     assert cfg.name == path.stem
     assert len(cfg.data.palette) == len(cfg.data.labels)
@@ -25,7 +25,7 @@ def test_shipped_configs_are_valid(path: Path):
         assert ExperimentConfig.load(path.with_name(f"{stage1}.yaml")).pruning.enabled
 
 
-def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path):
+def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path) -> None:
     cfg = ExperimentConfig.load(ROOT / "models/configs/unet_coco.yaml")
     d = cfg.data.model_copy(
         update={
@@ -39,7 +39,7 @@ def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path):
     assert all(m.parent == tmp_path / "masks" / "val" for _, m in pairs)
 
 
-def test_config_errors_are_specific(tmp_path: Path):
+def test_config_errors_are_specific(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "name: x\ndata: {name: d, kind: coco, train_images: a, val_images: b,"
@@ -81,7 +81,7 @@ def test_config_errors_are_specific(tmp_path: Path):
 )
 def test_fractional_pruning_steps_reach_the_final_sparsity(
     total: int, frequency: int, power: float
-):
+) -> None:
     from edge_runtime.host.tf_compat import tfmot
 
     pruning = PruningConfig(final_sparsity=0.6, frequency=frequency, power=power)

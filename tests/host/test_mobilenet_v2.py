@@ -29,7 +29,7 @@ def coco_photos(data: Path, n: int) -> list[Path]:
     return photos
 
 
-def test_rebuilt_classifier_agrees_with_the_tflite_on_real_photos(data: Path):
+def test_rebuilt_classifier_agrees_with_the_tflite_on_real_photos(data: Path) -> None:
     model = build_classifier()
     assert load_imagenet_weights(model, WEIGHTS) == 53  # 36 conv + 17 depthwise
     interpreter = make_interpreter(str(WEIGHTS))
@@ -58,7 +58,7 @@ def test_rebuilt_classifier_agrees_with_the_tflite_on_real_photos(data: Path):
         assert agree >= len(photos) - 1, f"top-1 agrees on {agree} of {len(photos)} photos"
 
 
-def test_weights_are_dequantized_into_keras_layouts():
+def test_weights_are_dequantized_into_keras_layouts() -> None:
     weights = read_tflite_weights(WEIGHTS)
     kernel, bias = weights["Conv"]
     assert kernel.shape == (3, 3, 3, 32) and bias.shape == (32,)
@@ -67,7 +67,7 @@ def test_weights_are_dequantized_into_keras_layouts():
     assert all(k.dtype == np.float32 for k, _ in weights.values())
 
 
-def test_unet_and_fcn_on_the_encoder_share_its_weights():
+def test_unet_and_fcn_on_the_encoder_share_its_weights() -> None:
     unet = build_mobilenet_unet(64, 96, 11)
     fcn = build_mobilenet_fcn32s(64, 96, 11)
     assert unet.output_shape == fcn.output_shape == (None, 64, 96, 11)
@@ -84,7 +84,7 @@ def test_unet_and_fcn_on_the_encoder_share_its_weights():
         build_mobilenet_unet(60, 96, 11)
 
 
-def test_missing_or_wrong_weights_are_named(tmp_path: Path):
+def test_missing_or_wrong_weights_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no pretrained weights"):
         read_tflite_weights(tmp_path / "nope.tflite")
     small = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(8, 3, name="mnv2_Conv")])

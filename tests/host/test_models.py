@@ -11,7 +11,7 @@ from edge_runtime.host.unet import build_unet
 RESNET50_BACKBONE = 23_587_712
 
 
-def test_unet_defaults_are_the_seeds():
+def test_unet_defaults_are_the_seeds() -> None:
     model = build_unet(192, 256, 11)
     convs = [
         layer
@@ -27,7 +27,7 @@ def test_unet_defaults_are_the_seeds():
     assert model.output_shape == (None, 192, 256, 11)
 
 
-def test_unet_depth_and_width_are_configurable():
+def test_unet_depth_and_width_are_configurable() -> None:
     small = build_unet(64, 64, 3, filters=8, depth=2, dropout=0.0, batch_norm=False)
     assert small.output_shape == (None, 64, 64, 3)
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in small.layers)
@@ -36,7 +36,7 @@ def test_unet_depth_and_width_are_configurable():
 
 
 @pytest.mark.parametrize("classes", [11, 13])
-def test_fcn32s_parameters(classes: int):
+def test_fcn32s_parameters(classes: int) -> None:
     model = build_fcn32s(192, 256, classes)
     assert model.count_params() == RESNET50_BACKBONE + 2048 * classes + classes
     assert model.output_shape == (None, 192, 256, classes)

@@ -95,7 +95,7 @@ def exported(
     return {p.stem.split("_")[-1]: p for p in paths}
 
 
-def test_pruning_reaches_its_target_sparsity(run: tuple[ExperimentConfig, Path]):
+def test_pruning_reaches_its_target_sparsity(run: tuple[ExperimentConfig, Path]) -> None:
     from edge_runtime.host.train import load_model, zero_weights
 
     _, out = run
@@ -103,7 +103,7 @@ def test_pruning_reaches_its_target_sparsity(run: tuple[ExperimentConfig, Path])
     assert zeros / total == pytest.approx(0.6, abs=0.01)
 
 
-def test_run_folder_has_logs_plots_and_checkpoints(run: tuple[ExperimentConfig, Path]):
+def test_run_folder_has_logs_plots_and_checkpoints(run: tuple[ExperimentConfig, Path]) -> None:
     _, out = run
     with (out / "history.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -118,7 +118,7 @@ def test_run_folder_has_logs_plots_and_checkpoints(run: tuple[ExperimentConfig, 
     assert (out / "class_weights.json").exists()
 
 
-def test_int8_export_is_integer_end_to_end(exported: dict[str, Path]):
+def test_int8_export_is_integer_end_to_end(exported: dict[str, Path]) -> None:
     graph = read_graph(exported["int8"])
     kernels = graph.kernel_tensors()
     assert kernels and {t.type_name for t, _ in kernels} == {"INT8"}
@@ -132,7 +132,7 @@ def test_int8_export_is_integer_end_to_end(exported: dict[str, Path]):
     assert all(d > 0 for d in graph.tensors[graph.inputs[0]].shape_signature)  # static batch
 
 
-def test_manifest_is_complete(exported: dict[str, Path]):
+def test_manifest_is_complete(exported: dict[str, Path]) -> None:
     from edge_runtime.bundle import locate_model
 
     m = locate_model(exported["int8"]).manifest
@@ -146,7 +146,7 @@ def test_manifest_is_complete(exported: dict[str, Path]):
 
 def test_tflite_through_the_pipeline_agrees_with_keras(
     run: tuple[ExperimentConfig, Path], exported: dict[str, Path], data: Path
-):
+) -> None:
     from edge_runtime.host.train import load_model, predict_logits
     from edge_runtime.postprocess import to_image_size
     from edge_runtime.preprocess import place
@@ -187,7 +187,7 @@ def test_tflite_through_the_pipeline_agrees_with_keras(
 
 def test_evaluate_command_through_the_pipeline(
     exported: dict[str, Path], data: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     import json
 
     from edge_runtime.host.cli import main
@@ -204,7 +204,7 @@ def test_evaluate_command_through_the_pipeline(
 
 def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
     run: tuple[ExperimentConfig, Path], data: Path
-):
+) -> None:
     from edge_runtime.host.train import build_model, init_weights, load_model
 
     cfg, out = run
@@ -225,7 +225,7 @@ def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
 
 def test_export_command_writes_bundles_and_the_training_record_beside_them(
     run: tuple[ExperimentConfig, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     import yaml
 
     from edge_runtime.host.cli import main
@@ -245,7 +245,7 @@ def test_export_command_writes_bundles_and_the_training_record_beside_them(
 
 def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     run: tuple[ExperimentConfig, Path], data: Path, tmp_path: Path
-):
+) -> None:
     from edge_runtime.host.export import export_bundles
     from edge_runtime.host.train import conv_kernels, load_model, train
 
@@ -274,7 +274,7 @@ def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     assert most and max(most.values()) <= 5, most
 
 
-def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path: Path):
+def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path: Path) -> None:
     from edge_runtime.host.config import weights_root
     from edge_runtime.host.mobilenet_v2 import is_encoder_layer, read_tflite_weights
     from edge_runtime.host.train import load_model, train
@@ -311,7 +311,7 @@ def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path
 
 def test_a_run_below_its_target_sparsity_says_so(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
+) -> None:
     from edge_runtime.host.train import train
 
     cfg = tiny_config(data, epochs=1, steps_per_epoch=4, val_limit=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.errors import EdgeRuntimeError
 

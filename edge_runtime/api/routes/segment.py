@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from edge_runtime.api.draining import Draining
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
 from edge_runtime.encode import encode_png

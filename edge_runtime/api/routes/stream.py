@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from edge_runtime.api.errors import ApiError
+from edge_runtime.api.problems import ApiError
 from edge_runtime.api.runtime import Runtime
 
 router = APIRouter(tags=["stream"])

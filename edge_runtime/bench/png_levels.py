@@ -1,6 +1,6 @@
 """Measure PNG encoding of a 640x480 label map at each zlib level and strategy.
 
-Usage: python bench/png_levels.py MASK.png [--repeat N]
+Usage: python -m edge_runtime.bench.png_levels MASK.png [--repeat N]
 Writes a Markdown table to stdout; the choice in edge_runtime/encode.py comes from it.
 """
 

@@ -1,11 +1,11 @@
 """Why INT8 is (or is not) faster than float32 on this CPU: the same models timed with
 LiteRT's default XNNPACK delegate and with TFLite's built-in kernels (no default delegate).
 
-    python bench/int8_kernels.py MODEL [MODEL...] [--threads 1,2] [--runs 30]
+    python -m edge_runtime.bench.int8_kernels MODEL [MODEL...] [--threads 1,2] [--runs 30]
 
 Every (model, kernels, threads) interpreter is built first, then invoked in round-robin
 rounds so that machine noise (other processes, frequency changes) hits all of them alike;
-medians are reported. bench/run.py includes this table in the committed report.
+medians are reported. The system report (bench/run.py) includes this table.
 """
 
 from __future__ import annotations

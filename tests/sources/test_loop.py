@@ -11,14 +11,14 @@ import zoo
 from conftest import colour_bars
 from PIL import Image
 
-from edge_runtime.frames import FrameLoop, LatestFrame, StreamHub
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.sources import SourceError, make_source
 from edge_runtime.sources.files import ImageFolderSource
+from edge_runtime.sources.loop import FrameLoop, LatestFrame, StreamHub
 from edge_runtime.sources.synthetic import SyntheticSource
 
 
-def test_latest_frame_keeps_one_and_counts_the_replaced():
+def test_latest_frame_keeps_one_and_counts_the_replaced() -> None:
     slot = LatestFrame()
     a, b, c = (np.full((2, 2, 3), v, np.uint8) for v in (1, 2, 3))
     slot.put(a)
@@ -30,14 +30,14 @@ def test_latest_frame_keeps_one_and_counts_the_replaced():
     assert slot.skipped == 1
 
 
-def test_take_waits_for_a_producer():
+def test_take_waits_for_a_producer() -> None:
     slot = LatestFrame()
     frame = np.zeros((2, 2, 3), np.uint8)
     threading.Timer(0.05, slot.put, args=(frame,)).start()
     assert slot.take(2.0) is frame
 
 
-def test_hub_wakes_async_clients_and_slow_clients_skip():
+def test_hub_wakes_async_clients_and_slow_clients_skip() -> None:
     async def scenario() -> list[int]:
         hub = StreamHub()
         hub.bind(asyncio.get_running_loop())
@@ -64,7 +64,7 @@ class FlakySource:
     """Delivers ``good`` frames, then fails; the next open works again."""
 
     def __init__(self, good: int):
-        self.name, self.fps = "flaky", 200.0
+        self.name, self.fps = "flaky", 200.0  # type: str, float | None
         self.good, self.opens, self.left = good, 0, 0
 
     def open(self) -> None:
@@ -81,7 +81,7 @@ class FlakySource:
         pass
 
 
-def test_frame_loop_reconnects_a_failing_source(zoo_dir: Path):
+def test_frame_loop_reconnects_a_failing_source(zoo_dir: Path) -> None:
     pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
     source = FlakySource(good=3)
     hub = StreamHub()
@@ -101,7 +101,7 @@ def test_frame_loop_reconnects_a_failing_source(zoo_dir: Path):
     assert loop.stats.state == "stopped"
 
 
-def test_source_specs():
+def test_source_specs() -> None:
     assert isinstance(make_source("synthetic"), SyntheticSource)
     assert make_source("opencv:1").name == "1"
     assert make_source("/dev/video2").name == "/dev/video2"
@@ -120,16 +120,16 @@ def test_source_specs():
         ("clips/missing.mp4", "no such file: clips/missing.mp4"),
     ],
 )
-def test_a_missing_path_is_named_as_missing(spec: str, message: str):
+def test_a_missing_path_is_named_as_missing(spec: str, message: str) -> None:
     with pytest.raises(SourceError, match=f"^{message}$"):
         make_source(spec)
 
 
-def test_a_single_image_file_is_a_source(camvid_val: list[Path]):
+def test_a_single_image_file_is_a_source(camvid_val: list[Path]) -> None:
     assert isinstance(make_source(str(camvid_val[0])), ImageFolderSource)
 
 
-def test_missing_camera_libraries_say_how_to_install():
+def test_missing_camera_libraries_say_how_to_install() -> None:
     cam = make_source("picamera2")
     try:
         cam.open()
@@ -139,7 +139,7 @@ def test_missing_camera_libraries_say_how_to_install():
         cam.close()
 
 
-def test_synthetic_frames_move():
+def test_synthetic_frames_move() -> None:
     s = SyntheticSource(64, 48)
     s.open()
     a, b = s.read(), s.read()
@@ -151,7 +151,7 @@ class TwoStreamSource:
     """Like picamera2: a small frame to segment and a large one to show."""
 
     def __init__(self) -> None:
-        self.name, self.fps = "two-stream", 100.0
+        self.name, self.fps = "two-stream", 100.0  # type: str, float | None
 
     def open(self) -> None:
         pass
@@ -163,7 +163,7 @@ class TwoStreamSource:
         pass
 
 
-def test_two_stream_sources_overlay_the_large_frame(zoo_dir: Path):
+def test_two_stream_sources_overlay_the_large_frame(zoo_dir: Path) -> None:
     import io
 
     from PIL import Image
@@ -184,7 +184,7 @@ def test_two_stream_sources_overlay_the_large_frame(zoo_dir: Path):
     assert hub.latest.summary["width"] == 128  # the small frame was segmented
 
 
-def test_i420_conversion_matches_pillow():
+def test_i420_conversion_matches_pillow() -> None:
     from PIL import Image
 
     from edge_runtime.sources.picamera import i420_to_rgb
@@ -199,7 +199,7 @@ def test_i420_conversion_matches_pillow():
     assert np.abs(back.astype(int) - rgb.astype(int)).max() <= 3
 
 
-def test_frames_wait_while_uploads_are_queued_and_resume_after(zoo_dir: Path):
+def test_frames_wait_while_uploads_are_queued_and_resume_after(zoo_dir: Path) -> None:
     pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
     loop = FrameLoop(TwoStreamSource(), pipe, StreamHub())
     loop.start()
@@ -223,7 +223,9 @@ def test_frames_wait_while_uploads_are_queued_and_resume_after(zoo_dir: Path):
     assert all(not t.is_alive() for t in loop._threads)
 
 
-def test_a_bad_file_is_skipped_and_new_files_are_picked_up(camvid_val: list[Path], tmp_path: Path):
+def test_a_bad_file_is_skipped_and_new_files_are_picked_up(
+    camvid_val: list[Path], tmp_path: Path
+) -> None:
     import shutil
 
     for name, src in (("a.png", camvid_val[0]), ("c.png", camvid_val[1])):
@@ -249,14 +251,14 @@ def test_a_bad_file_is_skipped_and_new_files_are_picked_up(camvid_val: list[Path
 class Failing(Pipeline):
     """A real pipeline whose segment fails the way a bug would (not an image error)."""
 
-    def segment(self, *args: object, **kwargs: object) -> Segmentation:  # type: ignore[override]
+    def segment(self, *args: object, **kwargs: object) -> Segmentation:
         raise RuntimeError("boom")
 
 
-def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path):
+def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path) -> None:
     from edge_runtime.api.runtime import Runtime
-    from edge_runtime.frames import FAIL_AFTER
     from edge_runtime.settings import Settings
+    from edge_runtime.sources.loop import FAIL_AFTER
 
     model = zoo_dir / "unet_float_logits.tflite"
     pipe = Pipeline.open(model)
@@ -278,7 +280,7 @@ def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path):
         loop.stop()
 
 
-def test_i420_rows_padded_to_the_isp_stride_are_cropped():
+def test_i420_rows_padded_to_the_isp_stride_are_cropped() -> None:
     from edge_runtime.sources.picamera import i420_to_rgb
 
     rgb = colour_bars(48, 64)
