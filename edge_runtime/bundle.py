@@ -106,6 +106,16 @@ class ModelFile:
     manifest: Manifest | None
 
 
+def write_manifest(fields: dict[str, Any], tflite: Path) -> Manifest:
+    """Validate ``fields`` as a ``Manifest`` and write it beside ``tflite`` (NAME.json):
+    every manifest on disk went through the same schema."""
+    doc = Manifest.model_validate(fields)
+    tflite.with_suffix(".json").write_text(
+        json.dumps(doc.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
+    )
+    return doc
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
 import subprocess
 from pathlib import Path
 
-from edge_runtime.bundle import locate_model, sha256_file
+from edge_runtime.bundle import locate_model, sha256_file, write_manifest
 from edge_runtime.edgetpu_compat import check_model
 
 HOW_TO_GET = (
@@ -52,5 +51,5 @@ def compile_bundle(model: Path, out_dir: Path | None = None) -> Path:
             sha256=sha256_file(compiled),
             cpu_model=os.path.relpath(found.path, out),
         )
-        compiled.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
+        write_manifest(doc, compiled)
     return compiled

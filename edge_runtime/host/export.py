@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from edge_runtime.bundle import InputSpec, Manifest, sha256_file
+from edge_runtime.bundle import InputSpec, Manifest, sha256_file, write_manifest
 from edge_runtime.engine import TensorInfo
 from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.tf_compat import keras, tf
@@ -67,11 +66,7 @@ def write_bundle(tflite: bytes, path: Path, **manifest: Any) -> Manifest:
     tmp = path.with_suffix(".tflite.part")
     tmp.write_bytes(tflite)
     tmp.replace(path)
-    doc = Manifest.model_validate({**manifest, "sha256": sha256_file(path)})
-    path.with_suffix(".json").write_text(
-        json.dumps(doc.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
-    )
-    return doc
+    return write_manifest({**manifest, "sha256": sha256_file(path)}, path)
 
 
 def representative_inputs(

@@ -109,7 +109,7 @@ def test_skipped_frames_are_counted_when_inference_is_slower(
         )
         assert skipped > 0
         for name in ("captured", "processed", "skipped"):  # counts are counters
-            assert f"# TYPE edge_camera_frames_{name} counter" in metrics
+            assert f"# TYPE edge_camera_frames_{name}_total counter" in metrics
     finally:
         assert d.stop() == 0
 
