@@ -37,6 +37,11 @@ def test_the_int8_explanation_follows_the_cpu(
 
 
 def test_the_gzip_explanation_is_the_models_own_figures() -> None:
-    model = {"name": "m_i8", "gzip_bytes": 1_000_000, "params": 2_000_000, "sparsity": 0.6}
+    model = {
+        "name": "m_i8",
+        "gzip_bytes": 1_000_000,
+        "params": 2_000_000,
+        "zero_weight_fraction": 0.6,
+    }
     text = system.explain_gzip(model)
     assert text.startswith("m_i8: 60% zero weights, gzip leaves 4.0 bits per parameter")
