@@ -18,6 +18,7 @@ from pydantic_settings import (
 
 from edge_runtime.errors import SettingsError
 from edge_runtime.options import ModelOptions
+from edge_runtime.zones import ZoneSpec
 
 __all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
 S = TypeVar("S", bound="ModelSettings")
@@ -142,6 +143,15 @@ class Settings(ModelSettings):
     max_inflight: int = Field(2, ge=1, description="uploads being segmented at once")
     max_waiting: int = Field(8, ge=0, description="uploads queued; more get 503 at once")
     request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
+    zones: list[ZoneSpec] = Field(
+        default_factory=list,
+        description="polygons (0..1 image coordinates) whose watched classes make events",
+    )
+    events_dir: Path | None = Field(
+        None, description="event snapshots; default: $STATE_DIRECTORY/events under systemd"
+    )
+    events_max_count: int = Field(500, ge=1, description="events kept (oldest deleted)")
+    events_max_bytes: int = Field(100 * 2**20, ge=1024, description="bytes kept in events_dir")
     inference_timeout_s: float = Field(
         10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
     )

@@ -14,7 +14,7 @@ from edge_runtime import __version__
 from edge_runtime.api import auth, problems
 from edge_runtime.api.admission import Admission
 from edge_runtime.api.draining import Draining
-from edge_runtime.api.routes import health, models, page, segment, stream
+from edge_runtime.api.routes import events, health, models, page, segment, stream
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.systemd_notify import notify, watchdog_interval_s
 
@@ -69,7 +69,14 @@ def create_app(runtime: Runtime) -> FastAPI:
     runtime.metrics.uploads_inflight.set_function(lambda: admission.inflight)
     runtime.metrics.uploads_waiting.set_function(lambda: admission.waiting)
     problems.install(app)
-    for r in (segment.router, models.router, health.router, stream.router, page.router):
+    for r in (
+        segment.router,
+        models.router,
+        health.router,
+        stream.router,
+        events.router,
+        page.router,
+    ):
         app.include_router(r)
 
     @app.middleware("http")

@@ -70,6 +70,15 @@ class Metrics:
             "edge_model_reloads", "Model reloads by result", ["result"], registry=r
         )
         self.ready = Gauge("edge_ready", "1 once the model is loaded and warmed up", registry=r)
+        self.zone_fraction = Gauge(
+            "edge_zone_fraction",
+            "Share of the zone's pixels the class holds in the latest camera frame",
+            ["zone", "class"],
+            registry=r,
+        )
+        self.events = Counter(
+            "edge_events", "Zone events started, by zone and class", ["zone", "class"], registry=r
+        )
 
     def observe(self, timings: StageTimings, origin: str) -> None:
         for stage, ms in timings.as_dict().items():

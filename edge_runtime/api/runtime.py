@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge_runtime.api.prometheus import Metrics
+from edge_runtime.api.zone_watch import ZoneWatch
 from edge_runtime.engine import usable_cores
-from edge_runtime.errors import ManifestError
+from edge_runtime.errors import ManifestError, SettingsError
 from edge_runtime.options import ModelOptions
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.settings import Settings
@@ -43,6 +44,7 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     hub: StreamHub = field(default_factory=StreamHub)
     frames: FrameLoop | None = None
+    zones: ZoneWatch | None = None
     ready: bool = False
     not_ready_reason: str = "warming up"
     _warm: threading.Thread | None = None
@@ -66,6 +68,10 @@ class Runtime:
                 retry_max_s=settings.source_retry_max_s,
                 on_segmented=runtime._observe_frame,
             )
+        if settings.zones:
+            if runtime.frames is None:
+                raise SettingsError("zones need a camera source (--source)")
+            runtime.zones = ZoneWatch(settings, pipe.spec.labels, runtime.metrics, runtime.hub)
         runtime._describe_model()
         return runtime
 
@@ -89,6 +95,8 @@ class Runtime:
 
     def _observe_frame(self, seg: Segmentation) -> None:
         self.metrics.observe(seg.timings, "camera")
+        if self.zones is not None:
+            self.zones.observe(seg)
 
     def start(self) -> None:
         """Warm up in the background, then start the camera loop."""
@@ -154,6 +162,8 @@ class Runtime:
                         f"the manifest of {self.pipeline.spec.name} has vanished; "
                         "refusing a model nothing vouches for (restore its .json)"
                     )
+                if self.zones is not None:
+                    self.zones.relabel(fresh.spec.labels)
                 fresh.warm_up(max(1, self.settings.warmup_runs))
             except Exception as exc:
                 self.metrics.reloads.labels("error").inc()

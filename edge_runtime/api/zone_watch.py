@@ -1,0 +1,76 @@
+"""What the camera sees in each zone: shares to Prometheus, events to their store."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_runtime.api.prometheus import Metrics
+from edge_runtime.events import EventStore, EventTracker
+from edge_runtime.pipeline import Segmentation
+from edge_runtime.settings import Settings
+from edge_runtime.sources.loop import StreamHub
+from edge_runtime.zones import ZoneCounter, check_zones
+
+log = logging.getLogger("edge_runtime")
+
+
+def events_dir(settings: Settings) -> Path:
+    """``events_dir``, else systemd's ``$STATE_DIRECTORY/events``, else
+    ``~/.local/state/edge-runtime/events``."""
+    if settings.events_dir is not None:
+        return settings.events_dir
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    base = Path(state) if state else Path.home() / ".local/state/edge-runtime"
+    return base / "events"
+
+
+class ZoneWatch:
+    def __init__(self, settings: Settings, labels: Sequence[str], metrics: Metrics, hub: StreamHub):
+        self.zones = settings.zones
+        self.counter = ZoneCounter(self.zones, labels)
+        self.tracker = EventTracker(self.zones)
+        self.store = EventStore(
+            events_dir(settings), settings.events_max_count, settings.events_max_bytes
+        )
+        self.metrics, self.hub = metrics, hub
+        self.latest: dict[tuple[str, str], float] = {}
+
+    def relabel(self, labels: Sequence[str]) -> None:
+        """A reloaded model: the same zones against its classes (``SettingsError`` if it
+        lacks a watched class; the caller keeps the old model then)."""
+        check_zones(self.zones, labels)
+        self.counter = ZoneCounter(self.zones, labels)
+
+    def observe(self, seg: Segmentation) -> None:
+        shares = self.counter.shares(seg.label_map)
+        self.latest = shares
+        for (zone, label), share in shares.items():
+            self.metrics.zone_fraction.labels(zone, label).set(share)
+        started, ended = self.tracker.update(shares, time.time())
+        for event in started:
+            frame = self.hub.latest  # this frame's overlay, published just before
+            self.store.add(event, frame.jpeg if frame is not None else None)
+            self.metrics.events.labels(event.zone, event.label).inc()
+            log.info("event %s: %s in zone %s (%.0f %%)", event.id, event.label, event.zone,
+                     100 * event.peak)  # fmt: skip
+        for event in ended:
+            self.store.update(event)
+            log.info("event %s ended: %s left zone %s (peak %.0f %%)", event.id, event.label,
+                     event.zone, 100 * event.peak)  # fmt: skip
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """The zones with their latest shares (``GET /v1/zones``)."""
+        return [
+            {
+                "name": z.name,
+                "polygon": [list(p) for p in z.polygon],
+                "min_fraction": z.min_fraction,
+                "min_frames": z.min_frames,
+                "fractions": {c: round(self.latest.get((z.name, c), 0.0), 6) for c in z.classes},
+            }
+            for z in self.zones
+        ]

@@ -1,0 +1,108 @@
+"""Zones and events on a real daemon replaying real frames (issue 15)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+from daemon import Daemon, refused, start_daemon
+
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.zones import ZoneCounter, ZoneSpec
+
+WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+
+
+def _crossing(default_model: Path, frames: list[Path]) -> tuple[str, Path, Path, float, float]:
+    """The class whose whole-frame share differs most between two of these frames, as the
+    daemon's own pipeline sees it: (class, frame with most, frame with least, most, least)."""
+    pipe = Pipeline.open(default_model)
+    labels = list(pipe.spec.labels)
+    counter = ZoneCounter([ZoneSpec(name="all", polygon=WHOLE, classes=labels)], labels)
+    shares = [counter.shares(pipe.segment(p.read_bytes()).label_map) for p in frames]
+    best = max(
+        labels,
+        key=lambda c: max(s["all", c] for s in shares) - min(s["all", c] for s in shares),
+    )
+    values = [s["all", best] for s in shares]
+    hi, lo = max(values), min(values)
+    assert hi - lo >= 0.05, f"no class changes enough between these frames ({best}: {values})"
+    return best, frames[values.index(hi)], frames[values.index(lo)], hi, lo
+
+
+def test_a_class_crossing_a_zone_is_one_event(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    spread = camvid_val[:: max(1, len(camvid_val) // 8)]  # frames far apart in the video
+    label, with_it, without, hi, lo = _crossing(default_model, spread)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    # 2 frames without, 4 with, 6 without: one event (min_frames 3), then a quiet gap of
+    # 8 frames (2 s at 4 fps) before the folder's next pass could start another.
+    for i, source in enumerate([without] * 2 + [with_it] * 4 + [without] * 6):
+        shutil.copy(source, folder / f"{i:02d}.png")
+    events_dir = tmp_path / "events"
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(folder),
+                "source_fps": 4,
+                "events_dir": str(events_dir),
+                "zones": [
+                    {
+                        "name": "all",
+                        "polygon": WHOLE,
+                        "classes": [label],
+                        "min_fraction": round((hi + lo) / 2, 4),
+                        "min_frames": 3,
+                    }
+                ],
+            }
+        )
+    )
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        with d.client() as c:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                events = c.get("/v1/events").json()["events"]
+                if events and events[0]["end"] is not None:
+                    break
+                time.sleep(0.1)
+            assert len(events) == 1, events
+            event = events[0]
+            assert (event["zone"], event["label"]) == ("all", label)
+            assert abs(event["peak"] - hi) < 1e-6 and event["end"] > event["start"]
+            snap = c.get(f"/v1/events/{event['id']}/snapshot.jpg")
+            assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+            assert (events_dir / f"{event['id']}.jpg").read_bytes() == snap.content
+            metrics = c.get("/metrics").text
+            assert f'edge_events_total{{class="{label}",zone="all"}} 1.0' in metrics
+            assert f'edge_zone_fraction{{class="{label}",zone="all"}}' in metrics
+            zones = c.get("/v1/zones").json()["zones"]
+            assert zones[0]["name"] == "all" and label in zones[0]["fractions"]
+            assert c.get("/v1/events/0000000000000-0000/snapshot.jpg").status_code == 404
+            assert c.get("/v1/events", params={"before": "../etc"}).status_code == 422
+    finally:
+        assert d.stop() == 0
+
+
+def test_bad_zones_refuse_to_start(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    zone = {"name": "gate", "polygon": WHOLE, "classes": ["Persn"]}
+    config = tmp_path / "z.yaml"
+    config.write_text(yaml.safe_dump({"source": str(camvid_val[0].parent), "zones": [zone]}))
+    assert "zone 'gate' watches ['Persn']" in refused(tmp_path, "--config", str(config))
+    config.write_text(yaml.safe_dump({"zones": [{**zone, "classes": ["Car"]}]}))
+    assert "zones need a camera source" in refused(tmp_path, "--config", str(config))
+
+
+def test_no_zones_means_404_not_500(daemon: Daemon) -> None:
+    r = httpx.get(daemon.url + "/v1/events")
+    assert r.status_code == 404 and r.json()["error"] == "no_zones"
