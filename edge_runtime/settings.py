@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from edge_runtime.errors import SettingsError
+from edge_runtime.mqtt import MqttSettings
 from edge_runtime.options import ModelOptions
 from edge_runtime.zones import ZoneSpec
 
@@ -152,6 +153,7 @@ class Settings(ModelSettings):
     )
     events_max_count: int = Field(500, ge=1, description="events kept (oldest deleted)")
     events_max_bytes: int = Field(100 * 2**20, ge=1024, description="bytes kept in events_dir")
+    mqtt: MqttSettings | None = Field(None, description="publish zone events and shares")
     inference_timeout_s: float = Field(
         10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
     )

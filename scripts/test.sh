@@ -22,17 +22,19 @@ else
     echo "test.sh: data: samples/ (the repository's sample files; no ../shared/data here)"
 fi
 # Debian tools the tests use: chromium (a real browser for the web page; never a
-# downloaded build) and systemd-analyze (offline security score of the unit).
+# downloaded build), systemd-analyze (offline security score of the unit) and mosquitto
+# (a real MQTT broker, started by the tests on a loopback port).
 NEED=""
 command -v chromium >/dev/null 2>&1 || NEED="$NEED chromium"
 command -v systemd-analyze >/dev/null 2>&1 || NEED="$NEED systemd"
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || NEED="$NEED mosquitto"
 if [ -n "$NEED" ] && command -v apt-get >/dev/null 2>&1; then
     SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $NEED >/dev/null
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[host,camera,bench,dev]"
+.venv/bin/python -m pip install -q -e ".[host,camera,bench,mqtt,dev]"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

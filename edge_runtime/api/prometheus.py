@@ -76,6 +76,9 @@ class Metrics:
             ["zone", "class"],
             registry=r,
         )
+        self.mqtt_connected = Gauge(
+            "edge_mqtt_connected", "1 while connected to the MQTT broker", registry=r
+        )
         self.events = Counter(
             "edge_events", "Zone events started, by zone and class", ["zone", "class"], registry=r
         )

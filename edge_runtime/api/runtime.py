@@ -71,7 +71,11 @@ class Runtime:
         if settings.zones:
             if runtime.frames is None:
                 raise SettingsError("zones need a camera source (--source)")
-            runtime.zones = ZoneWatch(settings, pipe.spec.labels, runtime.metrics, runtime.hub)
+            runtime.zones = ZoneWatch(
+                settings, pipe.spec.labels, runtime.metrics, runtime.hub, pipe.spec.name
+            )
+        elif settings.mqtt is not None:
+            raise SettingsError("mqtt publishes zone events: set zones too")
         runtime._describe_model()
         return runtime
 
@@ -116,6 +120,8 @@ class Runtime:
             if self.frames is not None:
                 self.frames.start()
 
+        if self.zones is not None and self.zones.mqtt is not None:
+            self.zones.mqtt.start()
         self._warm = threading.Thread(target=warm, name="warm-up", daemon=True)
         self._warm.start()
 
@@ -126,6 +132,8 @@ class Runtime:
             self._warm.join(2)
         if self.frames is not None:
             self.frames.stop(timeout=3)
+        if self.zones is not None and self.zones.mqtt is not None:
+            self.zones.mqtt.stop()
         if not self.pipeline.close(timeout=2):
             log.warning("an invoke is still running at shutdown; not waiting for it")
 

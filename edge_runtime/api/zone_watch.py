@@ -10,6 +10,7 @@ from pathlib import Path
 
 from edge_runtime.api.prometheus import Metrics
 from edge_runtime.events import EventStore, EventTracker
+from edge_runtime.mqtt import MqttPublisher
 from edge_runtime.pipeline import Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources.loop import StreamHub
@@ -29,7 +30,14 @@ def events_dir(settings: Settings) -> Path:
 
 
 class ZoneWatch:
-    def __init__(self, settings: Settings, labels: Sequence[str], metrics: Metrics, hub: StreamHub):
+    def __init__(
+        self,
+        settings: Settings,
+        labels: Sequence[str],
+        metrics: Metrics,
+        hub: StreamHub,
+        model: str = "",
+    ):
         self.zones = settings.zones
         self.counter = ZoneCounter(self.zones, labels)
         self.tracker = EventTracker(self.zones)
@@ -38,6 +46,12 @@ class ZoneWatch:
         )
         self.metrics, self.hub = metrics, hub
         self.latest: dict[tuple[str, str], float] = {}
+        self.mqtt: MqttPublisher | None = None
+        if settings.mqtt is not None:
+            self.mqtt = MqttPublisher(settings.mqtt, self.zones, model)
+            metrics.mqtt_connected.set_function(
+                lambda: 1.0 if self.mqtt and self.mqtt.state == "connected" else 0.0
+            )
 
     def relabel(self, labels: Sequence[str]) -> None:
         """A reloaded model: the same zones against its classes (``SettingsError`` if it
@@ -50,15 +64,21 @@ class ZoneWatch:
         self.latest = shares
         for (zone, label), share in shares.items():
             self.metrics.zone_fraction.labels(zone, label).set(share)
+        if self.mqtt is not None:
+            self.mqtt.shares(shares)
         started, ended = self.tracker.update(shares, time.time())
         for event in started:
             frame = self.hub.latest  # this frame's overlay, published just before
             self.store.add(event, frame.jpeg if frame is not None else None)
             self.metrics.events.labels(event.zone, event.label).inc()
+            if self.mqtt is not None:
+                self.mqtt.event("start", event)
             log.info("event %s: %s in zone %s (%.0f %%)", event.id, event.label, event.zone,
                      100 * event.peak)  # fmt: skip
         for event in ended:
             self.store.update(event)
+            if self.mqtt is not None:
+                self.mqtt.event("end", event)
             log.info("event %s ended: %s left zone %s (peak %.0f %%)", event.id, event.label,
                      event.zone, 100 * event.peak)  # fmt: skip
 

@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import httpx
 import yaml
 from daemon import Daemon, refused, start_daemon
-
-from edge_runtime.pipeline import Pipeline
-from edge_runtime.zones import ZoneCounter, ZoneSpec
-
-WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
-
-
-def _crossing(default_model: Path, frames: list[Path]) -> tuple[str, Path, Path, float, float]:
-    """The class whose whole-frame share differs most between two of these frames, as the
-    daemon's own pipeline sees it: (class, frame with most, frame with least, most, least)."""
-    pipe = Pipeline.open(default_model)
-    labels = list(pipe.spec.labels)
-    counter = ZoneCounter([ZoneSpec(name="all", polygon=WHOLE, classes=labels)], labels)
-    shares = [counter.shares(pipe.segment(p.read_bytes()).label_map) for p in frames]
-    best = max(
-        labels,
-        key=lambda c: max(s["all", c] for s in shares) - min(s["all", c] for s in shares),
-    )
-    values = [s["all", best] for s in shares]
-    hi, lo = max(values), min(values)
-    assert hi - lo >= 0.05, f"no class changes enough between these frames ({best}: {values})"
-    return best, frames[values.index(hi)], frames[values.index(lo)], hi, lo
+from zone_frames import WHOLE, crossing_folder
 
 
 def test_a_class_crossing_a_zone_is_one_event(
     default_model: Path, camvid_val: list[Path], tmp_path: Path
 ) -> None:
-    spread = camvid_val[:: max(1, len(camvid_val) // 8)]  # frames far apart in the video
-    label, with_it, without, hi, lo = _crossing(default_model, spread)
     folder = tmp_path / "frames"
-    folder.mkdir()
-    # 2 frames without, 4 with, 6 without: one event (min_frames 3), then a quiet gap of
-    # 8 frames (2 s at 4 fps) before the folder's next pass could start another.
-    for i, source in enumerate([without] * 2 + [with_it] * 4 + [without] * 6):
-        shutil.copy(source, folder / f"{i:02d}.png")
+    label, hi, lo = crossing_folder(default_model, camvid_val, folder)
     events_dir = tmp_path / "events"
     config = tmp_path / "edge.yaml"
     config.write_text(

@@ -40,6 +40,7 @@ async def readyz(request: Request) -> JSONResponse:
         "reason": reason,
         "model": rt.pipeline.spec.name,
         "camera": camera,
+        "mqtt": rt.zones.mqtt.state if rt.zones is not None and rt.zones.mqtt else None,
     }
     ok = status != "not_ready"
     return JSONResponse(

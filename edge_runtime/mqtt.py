@@ -1,0 +1,157 @@
+"""Zone events and shares to an MQTT broker (paho-mqtt, the ``mqtt`` extra), with Home
+Assistant MQTT discovery.
+
+Topics under ``topic_prefix`` (default ``edge-runtime/<device id>``):
+``available`` (``online``/``offline``, retained, ``offline`` is the last will),
+``events`` (JSON at each event's start and end), ``zones/<zone>/<class>`` (the share,
+0..1, retained, at most once per ``stats_interval_s``). Discovery configs go to
+``homeassistant/sensor/<device id>/<zone>_<class>/config`` (retained).
+
+The broker being down never stops segmentation: paho reconnects in its own thread with
+back-off, and at most ``MAX_QUEUED`` messages wait meanwhile (the oldest are dropped).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_runtime.errors import MissingDependencyError, SettingsError
+from edge_runtime.events import Event
+from edge_runtime.zones import ZoneSpec
+
+log = logging.getLogger("edge_runtime")
+MAX_QUEUED = 1000
+HINT = "MQTT needs paho-mqtt: pip install -e '.[mqtt]' (in the repository)"
+
+
+class MqttSettings(BaseModel):
+    """The ``mqtt`` setting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    topic_prefix: str | None = Field(None, description="default: edge-runtime/<device id>")
+    qos: int = Field(1, ge=0, le=2)
+    device_id: str | None = Field(None, description="default: the host name")
+    stats_interval_s: float = Field(5.0, gt=0)
+    discovery_prefix: str = "homeassistant"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "x"
+
+
+class MqttPublisher:
+    def __init__(self, cfg: MqttSettings, zones: Sequence[ZoneSpec], model: str):
+        try:
+            import paho.mqtt.client as mqtt
+        except ImportError as exc:
+            raise MissingDependencyError(HINT) from exc
+        self.cfg = cfg
+        self.device_id = _slug(cfg.device_id or socket.gethostname())
+        self.prefix = (cfg.topic_prefix or f"edge-runtime/{self.device_id}").rstrip("/")
+        self.zones, self.model = tuple(zones), model
+        self.state = "connecting"
+        self._last_stats = 0.0
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-runtime-{self.device_id}"
+        )
+        client.will_set(f"{self.prefix}/available", "offline", qos=1, retain=True)
+        if cfg.username:
+            password = None
+            if cfg.password_file is not None:
+                try:
+                    password = cfg.password_file.read_text().strip()
+                except OSError as exc:
+                    raise SettingsError(
+                        f"cannot read mqtt.password_file {cfg.password_file}: {exc.strerror}"
+                    ) from exc
+            client.username_pw_set(cfg.username, password)
+        if cfg.tls:
+            client.tls_set()
+        client.max_queued_messages_set(MAX_QUEUED)
+        client.reconnect_delay_set(min_delay=1, max_delay=60)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        self.client = client
+
+    def start(self) -> None:
+        self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
+        self.client.loop_start()  # paho's thread: connects, reconnects with back-off
+
+    def stop(self) -> None:
+        if self.state == "connected":
+            self.client.publish(f"{self.prefix}/available", "offline", qos=1, retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            self.state = "disconnected"
+            log.warning("MQTT broker %s refused the connection: %s", self.cfg.host, reason)
+            return
+        self.state = "connected"
+        log.info("MQTT connected to %s:%d as %s", self.cfg.host, self.cfg.port, self.prefix)
+        client.publish(f"{self.prefix}/available", "online", qos=1, retain=True)
+        for topic, config in self.discovery().items():
+            client.publish(topic, json.dumps(config), qos=1, retain=True)
+
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if self.state == "connected":
+            log.warning("MQTT connection to %s lost (%s); reconnecting", self.cfg.host, reason)
+        self.state = "disconnected"
+
+    def discovery(self) -> dict[str, dict[str, object]]:
+        """Home Assistant MQTT discovery: one sensor (percent) per zone and class."""
+        device: dict[str, object] = {
+            "identifiers": [f"edge-runtime-{self.device_id}"],
+            "name": f"edge-runtime {self.device_id}",
+            "manufacturer": "edge-runtime",
+            "model": self.model,
+        }
+        configs: dict[str, dict[str, object]] = {}
+        for zone in self.zones:
+            for label in zone.classes:
+                key = f"{_slug(zone.name)}_{_slug(label)}"
+                configs[f"{self.cfg.discovery_prefix}/sensor/{self.device_id}/{key}/config"] = {
+                    "name": f"{zone.name} {label}",
+                    "unique_id": f"edge-runtime-{self.device_id}-{key}",
+                    "state_topic": self.share_topic(zone.name, label),
+                    "unit_of_measurement": "%",
+                    "value_template": "{{ (value | float * 100) | round(1) }}",
+                    "availability_topic": f"{self.prefix}/available",
+                    "device": device,
+                }
+        return configs
+
+    def share_topic(self, zone: str, label: str) -> str:
+        return f"{self.prefix}/zones/{_slug(zone)}/{_slug(label)}"
+
+    def event(self, kind: str, event: Event) -> None:
+        payload = {"type": kind, **event.as_dict(), "device": self.device_id}
+        self.client.publish(f"{self.prefix}/events", json.dumps(payload), qos=self.cfg.qos)
+
+    def shares(self, shares: dict[tuple[str, str], float], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if now - self._last_stats < self.cfg.stats_interval_s:
+            return
+        self._last_stats = now
+        for (zone, label), share in shares.items():
+            self.client.publish(
+                self.share_topic(zone, label), f"{share:.4f}", qos=self.cfg.qos, retain=True
+            )

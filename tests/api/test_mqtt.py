@@ -1,0 +1,197 @@
+"""Zone events over MQTT to a real broker: Debian's mosquitto on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from daemon import Daemon, free_port, start_daemon
+from zone_frames import WHOLE, crossing_folder
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@dataclass
+class Broker:
+    port: int
+    conf: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until it accepts connections
+            try:
+                with socket_to(self.port):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("mosquitto did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def socket_to(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed: apt install mosquitto (scripts/test.sh does)")
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    b = Broker(port, conf)
+    b.start()
+    yield b
+    b.kill()
+
+
+@dataclass
+class Listener:
+    """A real MQTT client subscribed to everything, keeping (topic, payload, retain)."""
+
+    port: int
+    messages: list[tuple[str, str, bool]] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-listener")
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *_: c.subscribe("#", qos=1)
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+
+    def _on_message(self, client: object, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self.arrived:
+            self.messages.append((msg.topic, msg.payload.decode(), bool(msg.retain)))
+            self.arrived.notify_all()
+
+    def wait_for(
+        self, predicate: Callable[[list[tuple[str, str, bool]]], bool], timeout: float = 120
+    ) -> list[tuple[str, str, bool]]:
+        with self.arrived:
+            if not self.arrived.wait_for(lambda: predicate(self.messages), timeout):
+                raise AssertionError(f"never arrived; got {self.messages[-10:]}")
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _events(messages: list[tuple[str, str, bool]], prefix: str) -> list[dict[str, object]]:
+    return [json.loads(p) for t, p, _ in messages if t == f"{prefix}/events"]
+
+
+def test_events_shares_and_discovery_reach_the_broker(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path, broker: Broker
+) -> None:
+    folder = tmp_path / "frames"
+    label, hi, lo = crossing_folder(default_model, camvid_val, folder)
+    prefix = "edge-runtime/cam1"
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(folder),
+                "source_fps": 4,
+                "events_dir": str(tmp_path / "events"),
+                "zones": [
+                    {
+                        "name": "all",
+                        "polygon": WHOLE,
+                        "classes": [label],
+                        "min_fraction": round((hi + lo) / 2, 4),
+                        "min_frames": 3,
+                    }
+                ],
+                "mqtt": {"host": "127.0.0.1", "port": broker.port, "device_id": "cam1"},
+            }
+        )
+    )
+    listener = Listener(broker.port)
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        got = listener.wait_for(lambda m: any(e["type"] == "end" for e in _events(m, prefix)))
+        events = _events(got, prefix)
+        assert [e["type"] for e in events] == ["start", "end"]
+        start, end = events
+        assert start["id"] == end["id"] and (end["zone"], end["label"]) == ("all", label)
+        assert abs(float(end["peak"]) - hi) < 1e-6  # type: ignore[arg-type]
+        assert (f"{prefix}/available", "online") in [(t, p) for t, p, _ in got]
+        discovery = [json.loads(p) for t, p, _ in got if t.startswith("homeassistant/sensor/")]
+        assert len(discovery) == 1
+        # What Home Assistant requires of an MQTT sensor (and what makes it one device).
+        config_doc = discovery[0]
+        assert config_doc["state_topic"] == f"{prefix}/zones/all/{label}"
+        for key in ("name", "unique_id", "availability_topic", "device"):
+            assert config_doc[key], key
+        assert config_doc["device"]["identifiers"] == ["edge-runtime-cam1"]
+        shares = [float(p) for t, p, _ in got if t == f"{prefix}/zones/all/{label}"]
+        assert shares and all(0.0 <= s <= 1.0 for s in shares)
+        assert httpx.get(d.url + "/readyz").json()["mqtt"] == "connected"
+    finally:
+        listener.close()
+        assert d.stop() == 0
+
+
+def test_the_daemon_outlives_the_broker_and_reconnects(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path, broker: Broker
+) -> None:
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(camvid_val[0].parent),
+                "source_fps": 5,
+                "events_dir": str(tmp_path / "events"),
+                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+                "mqtt": {"host": "127.0.0.1", "port": broker.port, "device_id": "cam2"},
+            }
+        )
+    )
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        _wait_mqtt(d, "connected")
+        broker.kill()
+        _wait_mqtt(d, "disconnected")
+        # Segmentation goes on: frames keep being processed, uploads keep working.
+        processed = httpx.get(d.url + "/readyz").json()["camera"]["processed"]
+        deadline = time.monotonic() + 60
+        while httpx.get(d.url + "/readyz").json()["camera"]["processed"] <= processed + 3:
+            assert time.monotonic() < deadline, "the camera loop stopped with the broker"
+            time.sleep(0.1)
+        assert "edge_mqtt_connected 0.0" in httpx.get(d.url + "/metrics").text
+        broker.start()  # same port: paho reconnects with back-off (1 s, then doubling)
+        _wait_mqtt(d, "connected", timeout=120)
+        assert "edge_mqtt_connected 1.0" in httpx.get(d.url + "/metrics").text
+    finally:
+        assert d.stop() == 0
+
+
+def _wait_mqtt(d: Daemon, state: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while httpx.get(d.url + "/readyz").json()["mqtt"] != state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"MQTT never {state}:\n{d.log.read_text()[-3000:]}")
+        time.sleep(0.1)
