@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from edge_runtime.api.draining import Draining
 from edge_runtime.api.problems import ApiError
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
+from edge_runtime.contours import class_polygons
 from edge_runtime.encode import encode_png
 from edge_runtime.imaging import peek_pixels
 from edge_runtime.pipeline import SEGMENT_ONLY, Format, Segmentation, StageTimings
@@ -48,6 +50,7 @@ async def segment(
     format: Annotated[Literal["json", "mask", "overlay"], Query()] = "json",
     alpha: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
     include_mask: Annotated[bool, Query()] = False,
+    contours: Annotated[bool, Query()] = False,
 ) -> Response:
     rt: Runtime = request.app.state.runtime
     keys = [k for k, _ in request.query_params.multi_items()]
@@ -57,6 +60,12 @@ async def segment(
             422,
             "invalid_parameter",
             [{"parameter": k, "message": "given more than once"} for k in repeated],
+        )
+    if contours and format != "json":
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            [{"parameter": "contours", "message": "polygons come with format=json"}],
         )
     if not rt.ready:
         raise ApiError(503, "not_ready", rt.not_ready_reason, {"Retry-After": "1"})
@@ -92,12 +101,24 @@ async def segment(
     # Encoding (and the summary, and a base64 PNG for include_mask) is CPU work: off the
     # event loop, so streams and watchdog pings never wait on it.
     return await draining.until_deadline(
-        run_in_threadpool(_respond, rt, seg, format, alpha, include_mask)
+        run_in_threadpool(
+            partial(_respond, include_mask=include_mask, contours=contours),
+            rt,
+            seg,
+            format,
+            alpha,
+        )
     )
 
 
 def _respond(
-    rt: Runtime, seg: Segmentation, fmt: Format, alpha: float, include_mask: bool
+    rt: Runtime,
+    seg: Segmentation,
+    fmt: Format,
+    alpha: float,
+    *,
+    include_mask: bool,
+    contours: bool,
 ) -> Response:
     encoded = rt.pipeline.encode(
         seg,
@@ -112,5 +133,7 @@ def _respond(
         doc = seg.summary()
         if include_mask:
             doc["mask_png_base64"] = base64.b64encode(encode_png(seg.label_image)).decode()
+        if contours:
+            doc["contours"] = class_polygons(seg.label_map, seg.labels)
         return JSONResponse(doc, headers=headers)
     return Response(encoded.data, media_type=encoded.content_type, headers=headers)
