@@ -26,7 +26,7 @@ import httpx
 import yaml
 from PIL import Image
 
-from edge_runtime.bench import hardening
+from edge_runtime.bench import hardening, zone_cost
 from edge_runtime.bench.daemon import Daemon, start_daemon
 from edge_runtime.bench.http_bench import parse_server_timing
 from edge_runtime.bench.int8_kernels import measure, ratio_table
@@ -391,6 +391,8 @@ def measure_all(cfg: dict[str, Any], present: list[Path], out: Path, quick: bool
     (out / "daemon.json").write_text(json.dumps({**figures, **hard}, indent=2) + "\n")
     frame = sorted((DATA / "camvid/val").glob("*.png"))[0]
     hardening.run_all(str(ROOT / cfg["daemon"]["model"]), frame, out)
+    cost = zone_cost.measure(DATA / "camvid/val", ROOT / cfg["daemon"]["model"])
+    (out / "zone_cost.json").write_text(json.dumps(cost, indent=2) + "\n")
     kernel_comparison(cfg["kernels"], present, cfg["threads"], out, quick)
 
 
@@ -521,6 +523,14 @@ def report_lines(
     lines += thread_lines(threads, daemon)
     lines += hardening_lines(daemon)
     lines += ["", hardening.markdown(heavy).replace("## ", "### ", 1)]
+    cost_file = out / "zone_cost.json"
+    if cost_file.exists():
+        lines += [
+            "",
+            "## Zones (same run)",
+            "",
+            zone_cost.markdown(json.loads(cost_file.read_text())),
+        ]
     lines += [
         "",
         f"Daemon figures: `{slug}/daemon.json`, `{slug}/hardening.json`. "
