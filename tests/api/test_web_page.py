@@ -102,3 +102,59 @@ def test_api_docs_render_offline(daemon: Daemon) -> None:
         browser.close()
     assert "/v1/segment" in [p.replace("\u200b", "") for p in paths]
     assert outside == []
+
+
+def test_page_draws_the_zones_with_their_shares(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for p in camvid_val[:2]:
+        shutil.copy(p, folder / p.name)
+    config = tmp_path / "zones.yaml"
+    config.write_text(
+        "zones:\n"
+        "  - name: left\n"
+        "    polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]\n"
+        "    classes: [black, red]\n"
+        f"events_dir: {tmp_path / 'events'}\n"
+    )
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        "--source",
+        str(folder),
+        "--source-fps",
+        "10",
+        "--config",
+        str(config),
+    )
+    try:
+        d.wait("/readyz")
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            page = browser.new_page(viewport={"width": 1100, "height": 480})
+            page.goto(d.url + "/")
+            page.wait_for_function(
+                "() => /%/.test(document.querySelector('#zones li')?.textContent || '')",
+                timeout=20000,
+            )
+            points = page.get_attribute("#zone-layer polygon[data-zone=left]", "points")
+            text = page.locator("#zones li").all_text_contents()
+            # The outline sits over the left half of the stream as drawn on the screen.
+            box = page.locator("#zone-layer polygon").bounding_box()
+            view = page.locator("#view").bounding_box()
+            browser.close()
+        assert points == "0,0 0.5,0 0.5,1 0,1"
+        assert len(text) == 1 and text[0].startswith("left: black ") and ", red " in text[0]
+        assert box is not None and view is not None
+        # (the box includes the 2 px outline, drawn across the edge)
+        centre = box["x"] + box["width"] / 2
+        assert abs(centre - (view["x"] + view["width"] / 4)) <= 3
+        assert abs(box["width"] - view["width"] / 2) <= 8
+        assert abs(box["height"] - view["height"]) <= 8
+    finally:
+        assert d.stop() == 0
