@@ -29,9 +29,11 @@ class Broker:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-        )
+        log = self.conf.with_suffix(".log")
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.conf)], stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # until it accepts connections
             try:
@@ -39,7 +41,7 @@ class Broker:
                     return
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError("mosquitto did not start")
+        raise AssertionError(f"mosquitto did not start:\n{log.read_text()}")
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -195,3 +197,59 @@ def _wait_mqtt(d: Daemon, state: str, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"MQTT never {state}:\n{d.log.read_text()[-3000:]}")
         time.sleep(0.1)
+
+
+def test_credentials_from_a_password_file(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    """A broker that wants a user and password: the right ones connect; a wrong password
+    is refused, said once in the log, and the daemon keeps serving."""
+    passwd = tmp_path / "passwd"
+    subprocess.run(
+        [shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b", "-c",
+         str(passwd), "edge", "s3cret-pass"],
+        check=True,
+    )  # fmt: skip
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwd}\n"
+        # As root, mosquitto would switch to its own user, which cannot read the
+        # test's private temporary folder; as any other user this line changes nothing.
+        "persistence false\nuser root\n"
+    )
+    broker = Broker(port, conf)
+    broker.start()
+    try:
+        for password, state in (("s3cret-pass", "connected"), ("wrong", "disconnected")):
+            secret = tmp_path / f"mqtt-{state}"
+            secret.write_text(password + "\n")
+            config = tmp_path / f"edge-{state}.yaml"
+            config.write_text(
+                yaml.safe_dump(
+                    {
+                        "source": str(camvid_val[0].parent),
+                        "events_dir": str(tmp_path / "events"),
+                        "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+                        "mqtt": {
+                            "host": "127.0.0.1",
+                            "port": port,
+                            "username": "edge",
+                            "password_file": str(secret),
+                        },
+                    }
+                )
+            )
+            d = start_daemon(tmp_path, "--config", str(config))
+            try:
+                d.wait("/readyz", timeout=120)
+                _wait_mqtt(d, state)
+                assert httpx.get(d.url + "/healthz").status_code == 200
+                log = d.log.read_text()
+                assert password not in log
+                if state == "disconnected":
+                    assert "refused the connection" in log
+            finally:
+                assert d.stop() == 0
+    finally:
+        broker.kill()
