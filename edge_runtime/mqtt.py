@@ -24,8 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_runtime.errors import MissingDependencyError, SettingsError
+from edge_runtime.errors import MissingDependencyError
 from edge_runtime.events import Event
+from edge_runtime.secrets import read_secret
 from edge_runtime.zones import ZoneSpec
 
 log = logging.getLogger("edge_runtime")
@@ -73,12 +74,7 @@ class MqttPublisher:
         if cfg.username:
             password = None
             if cfg.password_file is not None:
-                try:
-                    password = cfg.password_file.read_text().strip()
-                except OSError as exc:
-                    raise SettingsError(
-                        f"cannot read mqtt.password_file {cfg.password_file}: {exc.strerror}"
-                    ) from exc
+                password = read_secret(cfg.password_file, "mqtt.password_file")
             client.username_pw_set(cfg.username, password)
         if cfg.tls:
             client.tls_set()

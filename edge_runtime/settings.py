@@ -19,6 +19,7 @@ from pydantic_settings import (
 from edge_runtime.errors import SettingsError
 from edge_runtime.mqtt import MqttSettings
 from edge_runtime.options import ModelOptions
+from edge_runtime.secrets import read_secret
 from edge_runtime.zones import ZoneSpec
 
 __all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
@@ -162,13 +163,9 @@ class Settings(ModelSettings):
     def _secure_by_default(self) -> Settings:
         if self.token is None and self.token_file is not None:
             try:
-                text = self.token_file.read_text().strip()
-            except OSError as exc:
-                raise ValueError(
-                    f"cannot read token_file {self.token_file}: {exc.strerror}"
-                ) from exc
-            if not text:
-                raise ValueError(f"token_file {self.token_file} is empty")
+                text = read_secret(self.token_file, "token_file")
+            except SettingsError as exc:
+                raise ValueError(str(exc)) from exc  # reported with the other problems
             object.__setattr__(self, "token", SecretStr(text))
         if self.token is not None:
             text = self.token.get_secret_value().strip()
