@@ -40,3 +40,29 @@ def crossing_folder(
     for i, source in enumerate([without] * 2 + [with_it] * 4 + [without] * 6):
         shutil.copy(source, folder / f"{i:02d}.png")
     return label, hi, lo
+
+
+def crossing_config(
+    tmp_path: Path, folder: Path, label: str, hi: float, lo: float, **more: object
+) -> Path:
+    """A serve config replaying ``folder`` at 4 fps with one whole-frame zone on ``label``,
+    its threshold half-way between the shares with and without it (plus ``more``)."""
+    import yaml
+
+    zone = {
+        "name": "all",
+        "polygon": WHOLE,
+        "classes": [label],
+        "min_fraction": round((hi + lo) / 2, 4),
+        "min_frames": 3,
+    }
+    doc = {
+        "source": str(folder),
+        "source_fps": 4,
+        "events_dir": str(tmp_path / "events"),
+        "zones": [zone],
+        **more,
+    }
+    config = tmp_path / "edge.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    return config

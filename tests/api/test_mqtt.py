@@ -17,7 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 from daemon import Daemon, free_port, start_daemon
-from zone_frames import WHOLE, crossing_folder
+from zone_frames import WHOLE, crossing_config, crossing_folder
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -109,25 +109,13 @@ def test_events_shares_and_discovery_reach_the_broker(
     folder = tmp_path / "frames"
     label, hi, lo = crossing_folder(default_model, camvid_val, folder)
     prefix = "edge-runtime/cam1"
-    config = tmp_path / "edge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(folder),
-                "source_fps": 4,
-                "events_dir": str(tmp_path / "events"),
-                "zones": [
-                    {
-                        "name": "all",
-                        "polygon": WHOLE,
-                        "classes": [label],
-                        "min_fraction": round((hi + lo) / 2, 4),
-                        "min_frames": 3,
-                    }
-                ],
-                "mqtt": {"host": "127.0.0.1", "port": broker.port, "device_id": "cam1"},
-            }
-        )
+    config = crossing_config(
+        tmp_path,
+        folder,
+        label,
+        hi,
+        lo,
+        mqtt={"host": "127.0.0.1", "port": broker.port, "device_id": "cam1"},
     )
     listener = Listener(broker.port)
     d = start_daemon(tmp_path, "--config", str(config))

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import yaml
 from daemon import Daemon, refused, start_daemon
-from zone_frames import WHOLE, crossing_folder
+from zone_frames import WHOLE, crossing_config, crossing_folder
 
 
 def test_a_class_crossing_a_zone_is_one_event(
@@ -17,25 +17,7 @@ def test_a_class_crossing_a_zone_is_one_event(
     folder = tmp_path / "frames"
     label, hi, lo = crossing_folder(default_model, camvid_val, folder)
     events_dir = tmp_path / "events"
-    config = tmp_path / "edge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(folder),
-                "source_fps": 4,
-                "events_dir": str(events_dir),
-                "zones": [
-                    {
-                        "name": "all",
-                        "polygon": WHOLE,
-                        "classes": [label],
-                        "min_fraction": round((hi + lo) / 2, 4),
-                        "min_frames": 3,
-                    }
-                ],
-            }
-        )
-    )
+    config = crossing_config(tmp_path, folder, label, hi, lo)
     d = start_daemon(tmp_path, "--config", str(config))
     try:
         d.wait("/readyz", timeout=120)
