@@ -30,18 +30,23 @@ def launch(pw: Any) -> Any:
     )
 
 
+def replay(tmp_path: Path, model: Path, frames: list[Path], *args: str) -> Daemon:
+    """A daemon replaying copies of ``frames`` at 10 fps."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for p in frames:
+        shutil.copy(p, folder / p.name)
+    return start_daemon(
+        tmp_path, "--model", str(model), "--source", str(folder), "--source-fps", "10", *args
+    )
+
+
 def test_page_shows_the_stream_and_the_legend(
     bars_model: Path, camvid_val: list[Path], tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for p in camvid_val[:4]:
-        shutil.copy(p, folder / p.name)
-    d = start_daemon(
-        tmp_path, "--model", str(bars_model), "--source", str(folder), "--source-fps", "10"
-    )
+    d = replay(tmp_path, bars_model, camvid_val[:4])
     try:
         d.wait("/readyz")
         with sync_playwright() as pw:
@@ -109,10 +114,6 @@ def test_page_draws_the_zones_with_their_shares(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    for p in camvid_val[:2]:
-        shutil.copy(p, folder / p.name)
     config = tmp_path / "zones.yaml"
     config.write_text(
         "zones:\n"
@@ -121,17 +122,7 @@ def test_page_draws_the_zones_with_their_shares(
         "    classes: [black, red]\n"
         f"events_dir: {tmp_path / 'events'}\n"
     )
-    d = start_daemon(
-        tmp_path,
-        "--model",
-        str(bars_model),
-        "--source",
-        str(folder),
-        "--source-fps",
-        "10",
-        "--config",
-        str(config),
-    )
+    d = replay(tmp_path, bars_model, camvid_val[:2], "--config", str(config))
     try:
         d.wait("/readyz")
         with sync_playwright() as pw:
