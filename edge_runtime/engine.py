@@ -72,11 +72,10 @@ class DelegateInfo:
     runtime: str = litert.RUNTIME
 
     def describe(self) -> str:
-        base = (
-            "Edge TPU"
-            if self.kind == "edgetpu"
-            else f"CPU ({self.num_threads or 'default'} threads)"
-        )
+        n = self.num_threads
+        base = "Edge TPU" if self.kind == "edgetpu" else f"CPU ({n or 'default'} thread"
+        if self.kind != "edgetpu":
+            base += ")" if n == 1 else "s)"
         return base + (
             f", fell back from the Edge TPU: {self.fallback_reason}" if self.fell_back else ""
         )

@@ -193,5 +193,6 @@ def test_default_threads_are_the_cores_this_process_may_use(zoo_dir: Path) -> No
 
     engine = Engine(zoo_dir / "unet_float_logits.tflite")
     assert engine.delegate.num_threads == usable_cores() == len(os.sched_getaffinity(0))
-    assert f"CPU ({usable_cores()} threads)" in engine.delegate.describe()
+    n = usable_cores()
+    assert f"CPU ({n} thread{'' if n == 1 else 's'})" in engine.delegate.describe()
     assert Engine(zoo_dir / "unet_float_logits.tflite", num_threads=1).delegate.num_threads == 1
