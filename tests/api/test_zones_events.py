@@ -92,3 +92,30 @@ def test_contours_rasterised_back_match_the_mask(daemon: Daemon, camvid_val: lis
         bad = c.post("/v1/segment?format=mask&contours=true", content=body,
                      headers={"Content-Type": "image/png"})  # fmt: skip
         assert bad.status_code == 422
+
+
+def test_mqtt_without_zones_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "m.yaml"
+    config.write_text(yaml.safe_dump({"source": "synthetic", "mqtt": {"host": "127.0.0.1"}}))
+    assert "mqtt publishes zone events: set zones too" in refused(tmp_path, "--config", str(config))
+
+
+def test_a_reloaded_model_must_still_have_the_watched_classes(tmp_path: Path) -> None:
+    import pytest
+
+    from edge_runtime.api.prometheus import Metrics
+    from edge_runtime.api.zone_watch import ZoneWatch
+    from edge_runtime.errors import SettingsError
+    from edge_runtime.settings import Settings
+    from edge_runtime.sources.loop import StreamHub
+
+    settings = Settings.load(
+        source="synthetic",
+        events_dir=tmp_path,
+        zones=[{"name": "gate", "polygon": WHOLE, "classes": ["Car"]}],
+    )
+    watch = ZoneWatch(settings, ["Road", "Car"], Metrics(), StreamHub())
+    watch.relabel(["Car", "Road", "Sky"])  # another order: the class id follows the name
+    assert watch.counter.pairs == [("gate", "Car", 0)]
+    with pytest.raises(SettingsError, match=r"zone 'gate' watches \['Car'\]"):
+        watch.relabel(["Road", "Sky"])
