@@ -61,13 +61,16 @@ def test_hub_wakes_async_clients_and_slow_clients_skip() -> None:
 
 
 class FlakySource:
-    """Delivers ``good`` frames, then fails; the next open works again."""
+    """Delivers ``good`` frames, then fails; the next open works again, up to
+    ``max_opens`` (then the cable stays pulled)."""
 
-    def __init__(self, good: int):
+    def __init__(self, good: int, max_opens: int | None = None):
         self.name, self.fps = "flaky", 200.0  # type: str, float | None
-        self.good, self.opens, self.left = good, 0, 0
+        self.good, self.opens, self.left, self.max_opens = good, 0, 0, max_opens
 
     def open(self) -> None:
+        if self.max_opens is not None and self.opens >= self.max_opens:
+            raise SourceError("cable pulled")
         self.opens += 1
         self.left = self.good
 
@@ -83,19 +86,21 @@ class FlakySource:
 
 def test_frame_loop_reconnects_a_failing_source(zoo_dir: Path) -> None:
     pipe = Pipeline.open(zoo_dir / "unet_float_logits.tflite")
-    source = FlakySource(good=3)
+    # Works after each of 3 reconnects, then stays down: the end state is deterministic
+    # (a recovery clears last_error, so a source that might be up at the end would race).
+    source = FlakySource(good=3, max_opens=4)
     hub = StreamHub()
     loop = FrameLoop(source, pipe, hub, retry_initial_s=0.01, retry_max_s=0.02)
     loop.start()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while (
-            loop.stats.reconnects < 3 or loop.stats.processed < 3
+            source.opens < 4 or loop.stats.state != "reconnecting" or loop.stats.reconnects < 4
         ) and time.monotonic() < deadline:
             time.sleep(0.01)
     finally:
         loop.stop()
-    assert source.opens >= 3 and loop.stats.reconnects >= 3
+    assert source.opens == 4 and loop.stats.reconnects >= 4
     assert loop.stats.last_error == "cable pulled"
     assert loop.stats.processed >= 3 and hub.latest is not None
     assert loop.stats.state == "stopped"
