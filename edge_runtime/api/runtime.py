@@ -20,6 +20,7 @@ from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources import make_source
 from edge_runtime.sources.loop import FrameLoop, StreamHub, redact
+from edge_runtime.zones import check_zones
 
 log = logging.getLogger("edge_runtime")
 
@@ -170,14 +171,16 @@ class Runtime:
                         f"the manifest of {self.pipeline.spec.name} has vanished; "
                         "refusing a model nothing vouches for (restore its .json)"
                     )
-                if self.zones is not None:
-                    self.zones.relabel(fresh.spec.labels)
+                if self.zones is not None:  # before the swap: a refusal keeps the old model
+                    check_zones(self.zones.zones, fresh.spec.labels)
                 fresh.warm_up(max(1, self.settings.warmup_runs))
             except Exception as exc:
                 self.metrics.reloads.labels("error").inc()
                 log.error("reload failed, the old model keeps serving: %s", exc)
                 raise
             old, self.pipeline = self.pipeline, fresh
+            if self.zones is not None:
+                self.zones.relabel(fresh.spec.labels)
             if self.frames is not None:
                 self.frames.pipe = fresh
             if model:

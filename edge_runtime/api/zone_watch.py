@@ -14,7 +14,7 @@ from edge_runtime.mqtt import MqttPublisher
 from edge_runtime.pipeline import Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources.loop import StreamHub
-from edge_runtime.zones import ZoneCounter, check_zones
+from edge_runtime.zones import ZoneCounter
 
 log = logging.getLogger("edge_runtime")
 
@@ -55,8 +55,7 @@ class ZoneWatch:
 
     def relabel(self, labels: Sequence[str]) -> None:
         """A reloaded model: the same zones against its classes (``SettingsError`` if it
-        lacks a watched class; the caller keeps the old model then)."""
-        check_zones(self.zones, labels)
+        lacks a watched class: check with ``check_zones`` before swapping models)."""
         self.counter = ZoneCounter(self.zones, labels)
 
     def observe(self, seg: Segmentation) -> None:
