@@ -30,6 +30,14 @@ def launch(pw: Any) -> Any:
     )
 
 
+def open_live_page(pw: Any, d: Daemon) -> tuple[Any, Any]:
+    """Chromium on the daemon's live page (1100x480): (browser, page)."""
+    browser = launch(pw)
+    page = browser.new_page(viewport={"width": 1100, "height": 480})
+    page.goto(d.url + "/")
+    return browser, page
+
+
 def replay(tmp_path: Path, model: Path, frames: list[Path], *args: str) -> Daemon:
     """A daemon replaying copies of ``frames`` at 10 fps."""
     folder = tmp_path / "frames"
@@ -50,9 +58,7 @@ def test_page_shows_the_stream_and_the_legend(
     try:
         d.wait("/readyz")
         with sync_playwright() as pw:
-            browser = launch(pw)
-            page = browser.new_page(viewport={"width": 1100, "height": 480})
-            page.goto(d.url + "/")
+            browser, page = open_live_page(pw, d)
             # The MJPEG <img> has decoded at least one frame.
             page.wait_for_function(
                 "() => { const i = document.getElementById('view');"
@@ -126,9 +132,7 @@ def test_page_draws_the_zones_with_their_shares(
     try:
         d.wait("/readyz")
         with sync_playwright() as pw:
-            browser = launch(pw)
-            page = browser.new_page(viewport={"width": 1100, "height": 480})
-            page.goto(d.url + "/")
+            browser, page = open_live_page(pw, d)
             page.wait_for_function(
                 "() => /%/.test(document.querySelector('#zones li')?.textContent || '')",
                 timeout=20000,
