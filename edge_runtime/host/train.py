@@ -340,7 +340,9 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         cfg.train.learning_rate, total, alpha=cfg.train.min_learning_rate / cfg.train.learning_rate
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
+        optimizer=LayerwiseAdam(
+            schedule, slow=encoder_variables(model), factor=cfg.train.encoder_lr_factor
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     callbacks: list[keras.callbacks.Callback] = [
@@ -367,6 +369,46 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
             flush=True,
         )
     return best
+
+
+class LayerwiseAdam(keras.optimizers.Adam):
+    """Adam whose steps on the ``slow`` variables are ``factor`` times as long.
+
+    Scaling the gradient would not do it: Adam divides the scale out again. Each slow
+    variable's step is taken in full, then shortened, so any Adam variant works alike.
+    """
+
+    def __init__(
+        self,
+        learning_rate: Any,
+        *,
+        slow: Sequence[tf.Variable] = (),
+        factor: float = 1.0,
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate, **kwargs)
+        self.factor = factor
+        self._slow = {self._var_key(v) for v in slow} if factor != 1.0 else set()
+
+    def update_step(self, gradient: tf.Tensor, variable: tf.Variable) -> None:
+        if self._var_key(variable) not in self._slow:
+            super().update_step(gradient, variable)
+            return
+        before = tf.identity(variable)
+        super().update_step(gradient, variable)
+        variable.assign(before + self.factor * (variable - before))
+
+
+def encoder_variables(model: keras.Model) -> list[tf.Variable]:
+    """The pretrained encoder's trainable variables (through pruning/clustering wrappers)."""
+    from edge_runtime.host.mobilenet_v2 import is_encoder_layer
+
+    return [
+        w
+        for layer in model.layers
+        if is_encoder_layer(getattr(layer, "layer", layer))
+        for w in layer.trainable_weights
+    ]
 
 
 def init_weights(model: keras.Model, path: Path) -> None:

@@ -321,3 +321,37 @@ def test_a_run_below_its_target_sparsity_says_so(
     err = capsys.readouterr().err
     assert "warning: no epoch reached the target sparsity 60.0%" in err
     assert "best.keras is the last epoch, below target" in err
+
+
+def test_encoder_lr_factor_shortens_only_the_encoders_steps(data: Path) -> None:
+    from edge_runtime.host.tf_compat import keras, tf
+    from edge_runtime.host.train import LayerwiseAdam, encoder_variables
+    from edge_runtime.host.unet import build_mobilenet_unet
+
+    pairs = image_mask_pairs(data / "camvid/train", data / "camvid/trainannot")[:2]
+    images = np.stack([np.asarray(Image.open(i).convert("RGB").resize((96, 64))) for i, _ in pairs])
+    masks = np.stack(
+        [np.asarray(Image.open(m).resize((96, 64), Image.Resampling.NEAREST)) for _, m in pairs]
+    )
+    x, y = images.astype(np.float32) / 127.5 - 1, np.minimum(masks, 10)
+
+    def moves(factor: float) -> tuple[float, float]:
+        """Total |change| of the encoder's and the decoder's weights after one step."""
+        tf.keras.utils.set_random_seed(0)
+        model = build_mobilenet_unet(64, 96, 11)
+        encoder = {id(v) for v in encoder_variables(model)}
+        before = [w.numpy() for w in model.trainable_weights]
+        model.compile(
+            optimizer=LayerwiseAdam(1e-3, slow=encoder_variables(model), factor=factor),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+        change = {True: 0.0, False: 0.0}
+        for w, b in zip(model.trainable_weights, before, strict=True):
+            change[id(w) in encoder] += float(np.abs(w.numpy() - b).sum())
+        return change[True], change[False]
+
+    full, slow = moves(1.0), moves(0.1)
+    assert full[0] > 0 and full[1] > 0
+    assert slow[0] / full[0] == pytest.approx(0.1, rel=0.01)  # the encoder takes a tenth
+    assert slow[1] == pytest.approx(full[1], rel=1e-4)  # the decoder's steps are untouched
