@@ -40,6 +40,9 @@ class ModelConfig(_Strict):
     batch_norm: bool = True
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
     decoder_filters: tuple[int, int, int, int] = (128, 64, 48, 32)
+    # MobileNetV2 U-Net: batch-normalize each skip before the concat. The skips are linear
+    # bottleneck outputs (std 4-6, peaks past 50, against ~0.8 on the decoder's side).
+    skip_batch_norm: bool = False
 
     @model_validator(mode="after")
     def _pretrained_needs_backbone(self) -> ModelConfig:

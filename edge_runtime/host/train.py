@@ -44,7 +44,14 @@ def build_model(cfg: ExperimentConfig) -> keras.Model:
         from edge_runtime.host.unet import build_mobilenet_unet
 
         model = (
-            build_mobilenet_unet(h, w, n, decoder_filters=m.decoder_filters, name=cfg.name)
+            build_mobilenet_unet(
+                h,
+                w,
+                n,
+                decoder_filters=m.decoder_filters,
+                skip_batch_norm=m.skip_batch_norm,
+                name=cfg.name,
+            )
             if m.arch == "unet"
             else build_mobilenet_fcn32s(h, w, n, name=cfg.name)
         )

@@ -77,6 +77,7 @@ def build_mobilenet_unet(
     num_classes: int,
     *,
     decoder_filters: tuple[int, ...] = (128, 64, 48, 32),
+    skip_batch_norm: bool = False,
     name: str = "unet_mobilenet_v2",
 ) -> keras.Model:
     """U-Net on an ImageNet MobileNetV2 encoder (Coral's U-Net-MobileNetV2 design): the
@@ -86,7 +87,9 @@ def build_mobilenet_unet(
 
     The skips are each stride's block output (96, 32, 24, 16 channels), not the wide expand
     activations Coral's tutorial takes (576, 192, 144, 96): at 480x352 those would add about
-    a billion MACs to the decoder for features one 1x1 conv away from these.
+    a billion MACs to the decoder for features one 1x1 conv away from these. Being linear,
+    they are unnormalized (std 4-6 against the decoder's ~0.8): ``skip_batch_norm`` puts a
+    BatchNormalization on each (a per-channel multiply-add in the .tflite).
     Load the encoder's weights with ``mobilenet_v2.load_imagenet_weights``.
 
     >>> build_mobilenet_unet(64, 96, 11).output_shape
@@ -109,7 +112,10 @@ def build_mobilenet_unet(
         )(x)
         x = keras.layers.BatchNormalization(name=f"up{stride}_bn")(x)
         x = keras.layers.ReLU(name=f"up{stride}_relu")(x)
-        x = keras.layers.Concatenate(name=f"cat{stride}")([x, features[stride]])
+        skip = features[stride]
+        if skip_batch_norm:
+            skip = keras.layers.BatchNormalization(name=f"skip{stride}_bn")(skip)
+        x = keras.layers.Concatenate(name=f"cat{stride}")([x, skip])
     outputs = keras.layers.Conv2DTranspose(
         num_classes, 3, strides=2, padding="same", name="logits"
     )(x)

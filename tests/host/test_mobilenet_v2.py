@@ -84,6 +84,34 @@ def test_unet_and_fcn_on_the_encoder_share_its_weights() -> None:
         build_mobilenet_unet(60, 96, 11)
 
 
+def test_skip_batch_norm_brings_the_linear_skips_to_the_decoders_scale(
+    data: Path, tmp_path: Path
+) -> None:
+    from edge_runtime.edgetpu_compat import check_model
+    from edge_runtime.host.export import convert
+
+    unet = build_mobilenet_unet(64, 96, 11, skip_batch_norm=True)
+    assert load_imagenet_weights(unet, WEIGHTS) == 51
+    norms = [unet.get_layer(f"skip{s}_bn") for s in (16, 8, 4, 2)]
+    photos = np.stack(
+        [
+            np.asarray(Image.open(p).convert("RGB").resize((96, 64)), np.float32) / 127.5 - 1
+            for p in coco_photos(data, 4)
+        ]
+    )
+    probe = keras.Model(unet.input, [t for n in norms for t in (n.input, n.output)])
+    stds = [float(np.std(a)) for a in probe(photos, training=True)]  # batch statistics
+    raw, normed = stds[0::2], stds[1::2]
+    assert min(raw) > 1.5, raw  # the ImageNet encoder's skips, unnormalized
+    assert normed == pytest.approx([1.0] * 4, abs=0.05)
+    # ... and the exported INT8 graph still runs whole on the Edge TPU (BN -> MUL + ADD).
+    rep = ([p[None]] for p in photos)
+    path = tmp_path / "unet.tflite"
+    path.write_bytes(convert(unet, "int8", representative=lambda: rep))
+    report = check_model(path)
+    assert report.compatible, report.verdict()
+
+
 def test_missing_or_wrong_weights_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no pretrained weights"):
         read_tflite_weights(tmp_path / "nope.tflite")
