@@ -294,6 +294,14 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
     return _fit(cfg, out, verbose=verbose)
 
 
+def class_weights(cfg: ExperimentConfig, masks: Sequence[Path]) -> np.ndarray | None:
+    """The loss's per-class weights: median frequency ** power, capped; None unweighted."""
+    if cfg.train.class_weighting != "median_frequency":
+        return None
+    full = median_frequency_weights(masks, len(cfg.data.labels))
+    return np.minimum(full**cfg.train.class_weight_power, cfg.train.max_class_weight)
+
+
 def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     tf.keras.utils.set_random_seed(cfg.train.seed)
@@ -304,12 +312,8 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
     val_pairs = split_pairs(d, "val")
     if cfg.train.val_limit:
         val_pairs = val_pairs[: cfg.train.val_limit]
-    n = len(d.labels)
-    weights = None
-    if cfg.train.class_weighting == "median_frequency":
-        weights = np.minimum(
-            median_frequency_weights([m for _, m in train_pairs], n), cfg.train.max_class_weight
-        )
+    weights = class_weights(cfg, [m for _, m in train_pairs])
+    if weights is not None:
         (out / "class_weights.json").write_text(
             json.dumps(dict(zip(d.labels, map(float, weights), strict=True)), indent=2)
         )

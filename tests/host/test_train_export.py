@@ -355,3 +355,27 @@ def test_encoder_lr_factor_shortens_only_the_encoders_steps(data: Path) -> None:
     assert full[0] > 0 and full[1] > 0
     assert slow[0] / full[0] == pytest.approx(0.1, rel=0.01)  # the encoder takes a tenth
     assert slow[1] == pytest.approx(full[1], rel=1e-4)  # the decoder's steps are untouched
+
+
+def test_class_weight_power_softens_median_frequency_weights(data: Path) -> None:
+    from edge_runtime.host.datasets import median_frequency_weights
+    from edge_runtime.host.train import class_weights
+
+    masks = [m for _, m in image_mask_pairs(data / "camvid/train", data / "camvid/trainannot")]
+    masks = masks[:12]
+    full = median_frequency_weights(masks, 11)
+    cfg = tiny_config(data)
+    assert class_weights(cfg, masks) == pytest.approx(np.minimum(full, 10.0))
+    soft = class_weights(
+        cfg.model_copy(update={"train": cfg.train.model_copy(update={"class_weight_power": 0.5})}),
+        masks,
+    )
+    assert soft is not None
+    assert soft == pytest.approx(np.minimum(np.sqrt(full), 10.0))
+    rare = full > 1
+    assert rare.any() and (soft[rare] < full[rare]).all()  # rare classes weigh less
+    assert (soft[~rare] >= full[~rare]).all()  # and frequent ones more
+    none = cfg.model_copy(
+        update={"train": cfg.train.model_copy(update={"class_weighting": "none"})}
+    )
+    assert class_weights(none, masks) is None
