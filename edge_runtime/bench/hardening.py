@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -326,6 +327,8 @@ def run_all(model: str, frame: Path, out: Path, only: list[str] | None = None) -
     """Every scenario (or those in ``only``; the others come from an earlier
     ``hardening.json`` in ``out``)."""
     logs = out / "hardening-logs"
+    if only is None:  # a full run replaces the last one's daemon logs (named by port)
+        shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True, exist_ok=True)
     uploads = big_uploads(frame)
     scenarios = {
