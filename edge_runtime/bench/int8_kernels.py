@@ -29,7 +29,7 @@ KERNELS = {
 }
 
 
-def _interpreter(model: Path, kernels: str, threads: int) -> Any:
+def make_interpreter(model: Path, kernels: str, threads: int) -> Any:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver, latest = KERNELS[kernels]
@@ -58,7 +58,7 @@ def measure(
     if litert.RUNTIME != "ai-edge-litert":
         raise RuntimeError("the kernel comparison needs ai-edge-litert (OpResolverType)")
     cases = [
-        {"model": m.stem, "kernels": k, "threads": t, "_interp": _interpreter(m, k, t)}
+        {"model": m.stem, "kernels": k, "threads": t, "_interp": make_interpreter(m, k, t)}
         for m in models
         for k in KERNELS
         for t in threads

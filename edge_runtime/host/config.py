@@ -39,15 +39,35 @@ class ModelConfig(_Strict):
     kernel_size: int = Field(3, ge=1)
     batch_norm: bool = True
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    decoder_filters: tuple[int, int, int, int] = (128, 64, 48, 32)
+    # MobileNetV2 U-Net: one width per decoder level, strides 16, 8, 4, 2 in turn (fewer
+    # entries stop the decoder at a coarser stride).
+    decoder_filters: tuple[int, ...] = Field((128, 64, 48, 32), min_length=1, max_length=4)
     # MobileNetV2 U-Net: batch-normalize each skip before the concat. The skips are linear
     # bottleneck outputs (std 4-6, peaks past 50, against ~0.8 on the decoder's side).
     skip_batch_norm: bool = False
+    # MobileNetV2 U-Net: "transpose" (3x3 transposed convs, full-resolution logits) or
+    # "bilinear" (bilinear x2 + 1x1 conv per level; 1x1 logits resized to output_stride).
+    upsampling: Literal["transpose", "bilinear"] = "transpose"
+    output_stride: Literal[1, 2, 4] = 1
 
     @model_validator(mode="after")
     def _pretrained_needs_backbone(self) -> ModelConfig:
         if self.pretrained is not None and self.backbone == "seed":
             raise ValueError("model.pretrained needs backbone: mobilenet_v2")
+        return self
+
+    @model_validator(mode="after")
+    def _decoder_fits(self) -> ModelConfig:
+        last_stride = 32 >> len(self.decoder_filters)
+        if self.upsampling == "transpose" and (last_stride != 2 or self.output_stride != 1):
+            raise ValueError(
+                "model.upsampling transpose needs 4 decoder_filters and output_stride 1"
+            )
+        if self.output_stride > last_stride:
+            raise ValueError(
+                f"model.output_stride {self.output_stride} is coarser than the decoder's "
+                f"last level (stride {last_stride})"
+            )
         return self
 
     def pretrained_path(self) -> Path | None:

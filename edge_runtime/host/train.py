@@ -50,6 +50,8 @@ def build_model(cfg: ExperimentConfig) -> keras.Model:
                 n,
                 decoder_filters=m.decoder_filters,
                 skip_batch_norm=m.skip_batch_norm,
+                upsampling=m.upsampling,
+                output_stride=m.output_stride,
                 name=cfg.name,
             )
             if m.arch == "unet"
@@ -354,7 +356,7 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         optimizer=LayerwiseAdam(
             schedule, slow=encoder_variables(model), factor=cfg.train.encoder_lr_factor
         ),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=LabelResolutionCrossEntropy(),
     )
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
@@ -380,6 +382,21 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
             flush=True,
         )
     return best
+
+
+class LabelResolutionCrossEntropy(keras.losses.Loss):
+    """Sparse softmax cross-entropy at the labels' resolution: logits coarser than the
+    labels (``model.output_stride`` > 1) are bilinear-resized up to them first, so the
+    loss sees every labelled pixel rather than a subsampled mask (poles and signs are a few
+    pixels wide)."""
+
+    def __init__(self, name: str = "label_resolution_cross_entropy") -> None:
+        super().__init__(name=name)
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        if y_pred.shape[1:3] != y_true.shape[1:3]:
+            y_pred = tf.image.resize(y_pred, tf.shape(y_true)[1:3], method="bilinear")
+        return keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
 
 
 class LayerwiseAdam(keras.optimizers.Adam):

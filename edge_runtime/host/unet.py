@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from edge_runtime.host.tf_compat import keras
 
 
@@ -78,12 +80,22 @@ def build_mobilenet_unet(
     *,
     decoder_filters: tuple[int, ...] = (128, 64, 48, 32),
     skip_batch_norm: bool = False,
+    upsampling: Literal["transpose", "bilinear"] = "transpose",
+    output_stride: int = 1,
     name: str = "unet_mobilenet_v2",
 ) -> keras.Model:
     """U-Net on an ImageNet MobileNetV2 encoder (Coral's U-Net-MobileNetV2 design): the
-    stride-32 features go up through one 3x3 transposed conv + BN + ReLU per level,
-    concatenated with the encoder's features at strides 16, 8, 4 and 2, and a last
-    transposed conv gives full-resolution logits.
+    stride-32 features go up one level per ``decoder_filters`` entry (strides 16, 8, 4, 2
+    in turn), each concatenated with the encoder's features at that stride.
+
+    ``upsampling="transpose"`` goes up each level with a 3x3 transposed conv + BN + ReLU and
+    ends in a transposed conv to full-resolution logits (Coral's form; ``output_stride`` 1
+    and four levels). ``"bilinear"`` goes up with a bilinear x2 and a 1x1 conv + BN + ReLU,
+    and ends in 1x1 conv logits at the last level's stride, bilinear-resized to
+    ``output_stride``: measured on INT8 at 480x352, the full-resolution 11-channel output
+    alone costs about a quarter of the invoke, and the transposed convs twice what a
+    resize + 1x1 conv does (``bench/decoder_latency.py``). The device pipeline maps a
+    smaller label map back to the frame.
 
     The skips are each stride's block output (96, 32, 24, 16 channels), not the wide expand
     activations Coral's tutorial takes (576, 192, 144, 96): at 480x352 those would add about
@@ -94,29 +106,57 @@ def build_mobilenet_unet(
 
     >>> build_mobilenet_unet(64, 96, 11).output_shape
     (None, 64, 96, 11)
+    >>> build_mobilenet_unet(64, 96, 11, decoder_filters=(64, 32, 24),
+    ...                      upsampling="bilinear", output_stride=2).output_shape
+    (None, 32, 48, 11)
 
-    Raises ``ValueError`` when the input is not divisible by 32.
+    Raises ``ValueError`` when the input is not divisible by 32 or the levels and
+    ``output_stride`` do not fit together.
     """
     from edge_runtime.host.mobilenet_v2 import mobilenet_v2_features
 
     if input_height % 32 or input_width % 32:
         raise ValueError(f"input {input_width}x{input_height} must be divisible by 32")
-    if len(decoder_filters) != 4:
-        raise ValueError(f"decoder_filters needs 4 widths (strides 16..2), got {decoder_filters}")
+    if not 1 <= len(decoder_filters) <= 4:
+        raise ValueError(
+            f"decoder_filters needs 1-4 widths (strides 16, 8, 4, 2), got {decoder_filters}"
+        )
+    last_stride = 32 >> len(decoder_filters)
+    if upsampling == "transpose" and (last_stride != 2 or output_stride != 1):
+        raise ValueError(
+            "transposed-conv decoding needs 4 levels and output_stride 1 "
+            f"(got {len(decoder_filters)} levels, output_stride {output_stride})"
+        )
+    if output_stride not in (1, 2, 4) or output_stride > last_stride:
+        raise ValueError(
+            f"output_stride must be 1, 2 or 4 and at most the last level's stride "
+            f"({last_stride}), got {output_stride}"
+        )
     inputs = keras.Input((input_height, input_width, 3), name="image")
     features = mobilenet_v2_features(inputs)
     x = features[32]
-    for filters, stride in zip(decoder_filters, (16, 8, 4, 2), strict=True):
-        x = keras.layers.Conv2DTranspose(
-            filters, 3, strides=2, padding="same", use_bias=False, name=f"up{stride}"
-        )(x)
+    for filters, stride in zip(decoder_filters, (16, 8, 4, 2), strict=False):
+        if upsampling == "transpose":
+            x = keras.layers.Conv2DTranspose(
+                filters, 3, strides=2, padding="same", use_bias=False, name=f"up{stride}"
+            )(x)
+        else:
+            x = keras.layers.UpSampling2D(interpolation="bilinear", name=f"resize{stride}")(x)
+            x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"up{stride}")(x)
         x = keras.layers.BatchNormalization(name=f"up{stride}_bn")(x)
         x = keras.layers.ReLU(name=f"up{stride}_relu")(x)
         skip = features[stride]
         if skip_batch_norm:
             skip = keras.layers.BatchNormalization(name=f"skip{stride}_bn")(skip)
         x = keras.layers.Concatenate(name=f"cat{stride}")([x, skip])
-    outputs = keras.layers.Conv2DTranspose(
-        num_classes, 3, strides=2, padding="same", name="logits"
-    )(x)
+    if upsampling == "transpose":
+        outputs = keras.layers.Conv2DTranspose(
+            num_classes, 3, strides=2, padding="same", name="logits"
+        )(x)
+    else:
+        outputs = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
+        if last_stride != output_stride:
+            outputs = keras.layers.UpSampling2D(
+                last_stride // output_stride, interpolation="bilinear", name="logits_resize"
+            )(outputs)
     return keras.Model(inputs, outputs, name=name)

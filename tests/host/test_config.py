@@ -71,6 +71,15 @@ def test_config_errors_are_specific(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"fewer than train\.epochs"):
         ExperimentConfig.load(bad)
+    bad.write_text(camvid + "model: {decoder_filters: [64, 32, 16]}\n")
+    with pytest.raises(ValueError, match="upsampling transpose needs 4 decoder_filters"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "model: {upsampling: bilinear, output_stride: 4}\n")
+    with pytest.raises(ValueError, match=r"output_stride 4 is coarser than the decoder's last"):
+        ExperimentConfig.load(bad)
+    bad.write_text(camvid + "model: {upsampling: bilinear, output_stride: 3}\n")
+    with pytest.raises(ValueError, match="output_stride"):
+        ExperimentConfig.load(bad)
     bad.write_text("name: [unclosed\n")
     with pytest.raises(SettingsError, match="not valid YAML"):
         ExperimentConfig.load(bad)

@@ -112,6 +112,72 @@ def test_skip_batch_norm_brings_the_linear_skips_to_the_decoders_scale(
     assert report.compatible, report.verdict()
 
 
+@pytest.mark.parametrize(
+    ("levels", "output_stride", "shape"),
+    [
+        ((32, 16, 16, 8), 1, (64, 96)),
+        ((32, 16, 16, 8), 2, (32, 48)),
+        ((32, 16, 16), 2, (32, 48)),
+        ((32, 16, 16), 4, (16, 24)),
+    ],
+)
+def test_bilinear_decoder_stops_at_its_levels_and_resizes_logits_to_the_output_stride(
+    levels: tuple[int, ...], output_stride: int, shape: tuple[int, int]
+) -> None:
+    unet = build_mobilenet_unet(
+        64, 96, 11, decoder_filters=levels, upsampling="bilinear", output_stride=output_stride
+    )
+    assert unet.output_shape == (None, *shape, 11)
+    cats = [layer for layer in unet.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert [c.output_shape[1] for c in cats] == [4, 8, 16, 32][: len(levels)]  # skips kept
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in unet.layers)
+    logits = unet.get_layer("logits")
+    assert logits.kernel_size == (1, 1) and logits.output_shape[1] == 64 // (32 >> len(levels))
+
+
+def test_decoder_shapes_that_do_not_fit_are_refused() -> None:
+    with pytest.raises(ValueError, match="transposed-conv decoding needs 4 levels"):
+        build_mobilenet_unet(64, 96, 11, decoder_filters=(32, 16, 16))
+    with pytest.raises(ValueError, match="transposed-conv decoding needs 4 levels"):
+        build_mobilenet_unet(64, 96, 11, output_stride=2)
+    with pytest.raises(ValueError, match="at most the last level's stride"):
+        build_mobilenet_unet(64, 96, 11, upsampling="bilinear", output_stride=4)
+    with pytest.raises(ValueError, match="1-4 widths"):
+        build_mobilenet_unet(64, 96, 11, decoder_filters=(), upsampling="bilinear")
+
+
+def test_bilinear_decoder_exports_to_an_edge_tpu_graph_with_resize_ops(
+    data: Path, tmp_path: Path
+) -> None:
+    from edge_runtime.edgetpu_compat import check_model
+    from edge_runtime.host.export import convert
+    from edge_runtime.tflite_graph import read_graph
+
+    unet = build_mobilenet_unet(
+        64,
+        96,
+        11,
+        decoder_filters=(32, 16, 16),
+        upsampling="bilinear",
+        output_stride=2,
+        skip_batch_norm=True,
+    )
+    load_imagenet_weights(unet, WEIGHTS)
+    photos = [
+        np.asarray(Image.open(p).convert("RGB").resize((96, 64)), np.float32)[None] / 127.5 - 1
+        for p in coco_photos(data, 4)
+    ]
+    path = tmp_path / "unet.tflite"
+    path.write_bytes(convert(unet, "int8", representative=lambda: ([p] for p in photos)))
+    graph = read_graph(path)
+    # x2 per level (3) and the logits' x2; no transposed conv left
+    assert graph.op_histogram["RESIZE_BILINEAR"] == 4
+    assert "TRANSPOSE_CONV" not in graph.op_histogram
+    assert graph.tensors[graph.outputs[0]].shape == (1, 32, 48, 11)
+    report = check_model(path)
+    assert report.compatible, report.verdict()
+
+
 def test_missing_or_wrong_weights_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no pretrained weights"):
         read_tflite_weights(tmp_path / "nope.tflite")

@@ -379,3 +379,64 @@ def test_class_weight_power_softens_median_frequency_weights(data: Path) -> None
         update={"train": cfg.train.model_copy(update={"class_weighting": "none"})}
     )
     assert class_weights(none, masks) is None
+
+
+def test_loss_on_coarse_logits_is_taken_at_the_labels_resolution() -> None:
+    from edge_runtime.host.tf_compat import keras, tf
+    from edge_runtime.host.train import LabelResolutionCrossEntropy
+
+    loss = LabelResolutionCrossEntropy()
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (2, 8, 8))
+    weights = rng.uniform(0, 1, (2, 8, 8)).astype(np.float32)
+    same = rng.standard_normal((2, 8, 8, 3)).astype(np.float32)
+    reference = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(loss(labels, same, weights)) == pytest.approx(
+        float(reference(labels, same, weights)), rel=1e-6
+    )
+    # Logits at half the labels' resolution: every label pixel is scored against the
+    # bilinear-resized logits, so a one-pixel-wide class (a pole) is seen ...
+    coarse = np.zeros((1, 4, 4, 2), np.float32)
+    coarse[..., 0] = 4.0  # background everywhere
+    pole = np.zeros((1, 8, 8), np.int64)
+    pole[:, :, 3] = 1
+    up = tf.image.resize(coarse, (8, 8), method="bilinear")
+    assert float(loss(pole, coarse)) == pytest.approx(float(reference(pole, up)), rel=1e-6)
+    # ... where a subsampled mask (every other column, from 0) would miss it entirely.
+    assert float(loss(pole, coarse)) > 5 * float(reference(pole[:, ::2, ::2], coarse))
+
+
+def test_decoder_stopping_at_stride_2_trains_exports_and_maps_back_to_the_frame(
+    data: Path, tmp_path: Path
+) -> None:
+    from edge_runtime.host.export import export_bundles
+    from edge_runtime.host.train import load_model, train
+
+    base = tiny_config(data, epochs=1, steps_per_epoch=3, val_limit=1).model_dump()
+    cfg = ExperimentConfig.model_validate(
+        {
+            **base,
+            "model": {
+                "backbone": "mobilenet_v2",
+                "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
+                "decoder_filters": [16, 16, 8],
+                "skip_batch_norm": True,
+                "upsampling": "bilinear",
+                "output_stride": 2,
+            },
+            "input": {"width": 96, "height": 64},
+        }
+    )
+    model = load_model(train(cfg, tmp_path / "run", verbose=0))
+    assert model.output_shape == (None, 32, 48, 11)
+    with (tmp_path / "run/history.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert np.isfinite(float(row["loss"])) and 0.0 <= float(row["val_miou"]) <= 1.0
+    (int8,) = export_bundles(
+        cfg, model, tmp_path / "m", variants=["int8"], calibration=4, evaluate_on_val=False
+    )
+    image = next(iter(sorted((data / "camvid/val").glob("*.png"))))
+    seg = Pipeline.open(int8).segment(image.read_bytes())
+    with Image.open(image) as im:
+        assert seg.label_map.shape == (im.height, im.width)  # the frame's, not 32x48
+    assert seg.label_map.max() < 11
