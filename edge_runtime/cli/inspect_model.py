@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     zero = info["zero_weight_fraction"]
     print(f"  zero weights {'-' if zero is None else f'{zero:.1%}'} of conv/FC kernels")
     print(f"  Edge TPU: {info['edgetpu_verdict']}")
-    print("  ops " + ", ".join(f"{k}×{v}" for k, v in info["ops"].items()))
+    ops = ", ".join(f"{k}×{v}" for k, v in info["ops"].items())
+    print(textwrap.fill(ops, 100, initial_indent="  ops ", subsequent_indent="      "))
     if info["manifest"]:
         m = info["manifest"]
         print(
