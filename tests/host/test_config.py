@@ -39,47 +39,54 @@ def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path) 
     assert all(m.parent == tmp_path / "masks" / "val" for _, m in pairs)
 
 
-def test_config_errors_are_specific(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
+CAMVID = (
+    "name: x\ndata: {name: d, train_images: a, train_masks: b, val_images: c,"
+    " val_masks: d, labels: [a], palette: [[0, 0, 0]]}\n"
+)
+# (config text, the message it must be refused with)
+BAD_CONFIGS = [
+    (
         "name: x\ndata: {name: d, kind: coco, train_images: a, val_images: b,"
-        " labels: [a], palette: [[0, 0, 0]]}\n"
-    )
-    with pytest.raises(ValueError, match="needs train_annotations, val_annotations"):
+        " labels: [a], palette: [[0, 0, 0]]}\n",
+        "needs train_annotations, val_annotations",
+    ),
+    (
+        CAMVID + "clustering: {enabled: true}\ntrain: {init_from: r/best.keras}\n",
+        r"set pruning\.enabled: false",
+    ),
+    (
+        CAMVID + "clustering: {enabled: true}\npruning: {enabled: false}\n",
+        r"clustering needs train\.init_from",
+    ),
+    (CAMVID + "clustering: {enabled: true, clusters: 1}\n", "clusters"),
+    (CAMVID + "model: {pretrained: w.tflite}\n", "pretrained needs backbone: mobilenet_v2"),
+    (CAMVID + "train: {freeze_encoder_epochs: 2}\n", "needs a pretrained backbone"),
+    (
+        CAMVID + "model: {backbone: mobilenet_v2}\ntrain: {epochs: 2, freeze_encoder_epochs: 2}\n",
+        r"fewer than train\.epochs",
+    ),
+    (
+        CAMVID + "model: {decoder_filters: [64, 32, 16]}\n",
+        "upsampling transpose needs 4 decoder_filters",
+    ),
+    (
+        CAMVID + "model: {upsampling: bilinear, output_stride: 4}\n",
+        r"output_stride 4 is coarser than the decoder's last",
+    ),
+    (CAMVID + "model: {upsampling: bilinear, output_stride: 3}\n", "output_stride"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_CONFIGS)
+def test_config_errors_are_specific(tmp_path: Path, text: str, message: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(ValueError, match=message):
         ExperimentConfig.load(bad)
-    camvid = (
-        "name: x\ndata: {name: d, train_images: a, train_masks: b, val_images: c,"
-        " val_masks: d, labels: [a], palette: [[0, 0, 0]]}\n"
-    )
-    bad.write_text(camvid + "clustering: {enabled: true}\ntrain: {init_from: r/best.keras}\n")
-    with pytest.raises(ValueError, match=r"set pruning\.enabled: false"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "clustering: {enabled: true}\npruning: {enabled: false}\n")
-    with pytest.raises(ValueError, match=r"clustering needs train\.init_from"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "clustering: {enabled: true, clusters: 1}\n")
-    with pytest.raises(ValueError, match="clusters"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "model: {pretrained: w.tflite}\n")
-    with pytest.raises(ValueError, match="pretrained needs backbone: mobilenet_v2"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "train: {freeze_encoder_epochs: 2}\n")
-    with pytest.raises(ValueError, match="needs a pretrained backbone"):
-        ExperimentConfig.load(bad)
-    bad.write_text(
-        camvid + "model: {backbone: mobilenet_v2}\ntrain: {epochs: 2, freeze_encoder_epochs: 2}\n"
-    )
-    with pytest.raises(ValueError, match=r"fewer than train\.epochs"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "model: {decoder_filters: [64, 32, 16]}\n")
-    with pytest.raises(ValueError, match="upsampling transpose needs 4 decoder_filters"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "model: {upsampling: bilinear, output_stride: 4}\n")
-    with pytest.raises(ValueError, match=r"output_stride 4 is coarser than the decoder's last"):
-        ExperimentConfig.load(bad)
-    bad.write_text(camvid + "model: {upsampling: bilinear, output_stride: 3}\n")
-    with pytest.raises(ValueError, match="output_stride"):
-        ExperimentConfig.load(bad)
+
+
+def test_invalid_yaml_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     with pytest.raises(SettingsError, match="not valid YAML"):
         ExperimentConfig.load(bad)
