@@ -3,16 +3,18 @@
 # float32 / dynamic-range / INT8 bundles into models/, each evaluated through the device
 # pipeline. Logs go to runs/NAME/{train,export}.log. Needs the host extra (pip install -e ".[host]").
 #   bash models/rebuild.sh                      # all
-#   bash models/rebuild.sh unet_mnv2_camvid     # one (the default model)
+#   bash models/rebuild.sh unet_mnv2_camvid_s1 unet_mnv2_camvid   # the default model (two stages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(command -v edge-host || echo .venv/bin/edge-host)
 [ -x "$host" ] || { echo "rebuild.sh: no edge-host: pip install -e \".[host]\" (or bash scripts/test.sh)" >&2; exit 2; }
-# The seed U-Net is two stages: unet_camvid_s60 (pruning during training) before
-# unet_camvid (clustering, train.init_from: runs/unet_camvid_s60/best.keras); the others are
-# independent. Per-epoch times are in each train.log.
+# Two-stage models: NAME_s1 / NAME_s60 trains first, NAME starts from its best.keras
+# (train.init_from): the MobileNetV2 U-Nets (unet_mnv2_camvid_s1 -> unet_mnv2_camvid: train and
+# prune, then a learning-rate restart at the same sparsity; likewise unet_coco_s1 -> unet_coco)
+# and the seed U-Net (unet_camvid_s60 pruning during training -> unet_camvid clustering); the
+# others are independent. Per-epoch times are in each train.log.
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(unet_mnv2_camvid fcn32s_mnv2_camvid unet_coco unet_camvid_s60 unet_camvid unet_camvid_s80 fcn32s_camvid)
+[ ${#names[@]} -gt 0 ] || names=(unet_mnv2_camvid_s1 unet_mnv2_camvid fcn32s_mnv2_camvid unet_coco_s1 unet_coco unet_camvid_s60 unet_camvid unet_camvid_s80 fcn32s_camvid)
 for name in "${names[@]}"; do
   config="models/configs/$name.yaml"
   [ -f "$config" ] || { echo "rebuild.sh: no config $config" >&2; exit 2; }
