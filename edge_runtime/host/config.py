@@ -22,6 +22,26 @@ def weights_root() -> Path:
     return Path(os.environ.get("EDGE_RUNTIME_WEIGHTS", str(DEFAULT_WEIGHTS_ROOT)))
 
 
+def decoder_problem(levels: int, upsampling: str, output_stride: int) -> str | None:
+    """Why a MobileNetV2 U-Net decoder of ``levels`` levels (strides 16, 8, 4, 2 in turn)
+    cannot have this upsampling and output stride, or ``None`` when it can. Shared by the
+    config (refused at load, before TensorFlow) and the builder."""
+    if not 1 <= levels <= 4:
+        return f"decoder_filters needs 1-4 widths (strides 16, 8, 4, 2), got {levels}"
+    last_stride = 32 >> levels
+    if upsampling == "transpose" and (last_stride != 2 or output_stride != 1):
+        return (
+            "upsampling transpose needs 4 decoder_filters and output_stride 1 "
+            f"(got {levels} levels, output_stride {output_stride})"
+        )
+    if output_stride not in (1, 2, 4) or output_stride > last_stride:
+        return (
+            f"output_stride must be 1, 2 or 4 and at most the last level's stride "
+            f"({last_stride}), got {output_stride}"
+        )
+    return None
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,16 +78,9 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _decoder_fits(self) -> ModelConfig:
-        last_stride = 32 >> len(self.decoder_filters)
-        if self.upsampling == "transpose" and (last_stride != 2 or self.output_stride != 1):
-            raise ValueError(
-                "model.upsampling transpose needs 4 decoder_filters and output_stride 1"
-            )
-        if self.output_stride > last_stride:
-            raise ValueError(
-                f"model.output_stride {self.output_stride} is coarser than the decoder's "
-                f"last level (stride {last_stride})"
-            )
+        problem = decoder_problem(len(self.decoder_filters), self.upsampling, self.output_stride)
+        if problem:
+            raise ValueError(f"model: {problem}")
         return self
 
     def pretrained_path(self) -> Path | None:

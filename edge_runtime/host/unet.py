@@ -113,25 +113,15 @@ def build_mobilenet_unet(
     Raises ``ValueError`` when the input is not divisible by 32 or the levels and
     ``output_stride`` do not fit together.
     """
+    from edge_runtime.host.config import decoder_problem
     from edge_runtime.host.mobilenet_v2 import mobilenet_v2_features
 
     if input_height % 32 or input_width % 32:
         raise ValueError(f"input {input_width}x{input_height} must be divisible by 32")
-    if not 1 <= len(decoder_filters) <= 4:
-        raise ValueError(
-            f"decoder_filters needs 1-4 widths (strides 16, 8, 4, 2), got {decoder_filters}"
-        )
+    problem = decoder_problem(len(decoder_filters), upsampling, output_stride)
+    if problem:
+        raise ValueError(problem)
     last_stride = 32 >> len(decoder_filters)
-    if upsampling == "transpose" and (last_stride != 2 or output_stride != 1):
-        raise ValueError(
-            "transposed-conv decoding needs 4 levels and output_stride 1 "
-            f"(got {len(decoder_filters)} levels, output_stride {output_stride})"
-        )
-    if output_stride not in (1, 2, 4) or output_stride > last_stride:
-        raise ValueError(
-            f"output_stride must be 1, 2 or 4 and at most the last level's stride "
-            f"({last_stride}), got {output_stride}"
-        )
     inputs = keras.Input((input_height, input_width, 3), name="image")
     features = mobilenet_v2_features(inputs)
     x = features[32]

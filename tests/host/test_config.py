@@ -71,7 +71,7 @@ BAD_CONFIGS = [
     ),
     (
         CAMVID + "model: {upsampling: bilinear, output_stride: 4}\n",
-        r"output_stride 4 is coarser than the decoder's last",
+        r"model: output_stride must be 1, 2 or 4 and at most the last level's stride \(2\)",
     ),
     (CAMVID + "model: {upsampling: bilinear, output_stride: 3}\n", "output_stride"),
 ]

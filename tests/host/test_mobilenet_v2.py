@@ -136,9 +136,9 @@ def test_bilinear_decoder_stops_at_its_levels_and_resizes_logits_to_the_output_s
 
 
 def test_decoder_shapes_that_do_not_fit_are_refused() -> None:
-    with pytest.raises(ValueError, match="transposed-conv decoding needs 4 levels"):
+    with pytest.raises(ValueError, match="upsampling transpose needs 4 decoder_filters"):
         build_mobilenet_unet(64, 96, 11, decoder_filters=(32, 16, 16))
-    with pytest.raises(ValueError, match="transposed-conv decoding needs 4 levels"):
+    with pytest.raises(ValueError, match="upsampling transpose needs 4 decoder_filters"):
         build_mobilenet_unet(64, 96, 11, output_stride=2)
     with pytest.raises(ValueError, match="at most the last level's stride"):
         build_mobilenet_unet(64, 96, 11, upsampling="bilinear", output_stride=4)
