@@ -29,7 +29,7 @@ KERNELS = {
 }
 
 
-def make_interpreter(model: Path, kernels: str, threads: int) -> Any:
+def _interpreter(model: Path, kernels: str, threads: int) -> Any:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver, latest = KERNELS[kernels]
@@ -52,15 +52,19 @@ def make_interpreter(model: Path, kernels: str, threads: int) -> Any:
 
 
 def measure(
-    models: list[Path], threads: list[int], runs: int = 30, warmup: int = 3
+    models: list[Path],
+    threads: list[int],
+    runs: int = 30,
+    warmup: int = 3,
+    kernels: tuple[str, ...] = tuple(KERNELS),
 ) -> list[dict[str, Any]]:
     """Median invoke ms per (model, kernels, threads), measured round-robin."""
     if litert.RUNTIME != "ai-edge-litert":
         raise RuntimeError("the kernel comparison needs ai-edge-litert (OpResolverType)")
     cases = [
-        {"model": m.stem, "kernels": k, "threads": t, "_interp": make_interpreter(m, k, t)}
+        {"model": m.stem, "kernels": k, "threads": t, "_interp": _interpreter(m, k, t)}
         for m in models
-        for k in KERNELS
+        for k in kernels
         for t in threads
     ]
     times: list[list[float]] = [[] for _ in cases]
