@@ -175,7 +175,8 @@ def evaluate_keras(
 
 
 class EpochReport(keras.callbacks.Callback):
-    """Adds val mIoU, pixel accuracy, sparsity and lr to the epoch logs; keeps the best model."""
+    """Adds val mIoU, per-class IoU, pixel accuracy, sparsity and lr to the epoch logs;
+    keeps the best model."""
 
     def __init__(self, cfg: ExperimentConfig, val_pairs: Sequence[tuple[Path, Path]], out: Path):
         super().__init__()
@@ -195,6 +196,14 @@ class EpochReport(keras.callbacks.Callback):
             zero_weights=zeros,
             sparsity=sparsity,
             lr=float(keras.backend.get_value(self.model.optimizer.learning_rate)),
+        )
+        # One column per class: a single class's curve (person on COCO) is what a recipe
+        # change is often about, and best.json has it only for the selected epoch.
+        logs.update(
+            {
+                f"val_iou_{name}": float(iou)
+                for name, iou in zip(scores.class_names, scores.iou, strict=True)
+            }
         )
         target = self.cfg.target_sparsity
         best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None

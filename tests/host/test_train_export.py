@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,12 @@ def test_run_folder_has_logs_plots_and_checkpoints(run: tuple[ExperimentConfig, 
     assert len(rows) == 3
     assert {"loss", "val_miou", "val_pixel_accuracy", "zero_weights", "sparsity"} <= set(rows[0])
     assert float(rows[-1]["sparsity"]) == pytest.approx(0.6, abs=0.01)
+    best = json.loads((out / "best.json").read_text())
+    selected = rows[best["epoch"] - 1]  # the per-class columns agree with best.json's
+    for name, iou in best["per_class_iou"].items():
+        assert float(selected[f"val_iou_{name}"]) == pytest.approx(
+            float("nan") if iou is None else iou, abs=1e-6, nan_ok=True
+        )
     assert int(float(rows[0]["zero_weights"])) < int(float(rows[-1]["zero_weights"]))
     for plot in ("loss", "val_miou", "val_pixel_accuracy", "zero_weights"):
         with Image.open(out / f"{plot}.png") as im:
