@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge_runtime.bundle import InputSpec
 from edge_runtime.defaults import data_root
@@ -148,6 +156,23 @@ class AugmentConfig(_Strict):
     photometric: bool = True
 
 
+class LayerSparsity(_Strict):
+    """A different final sparsity for the conv layers whose name matches ``match`` (a
+    regular expression, searched in the layer name)."""
+
+    match: str = Field(min_length=1)
+    final_sparsity: float = Field(ge=0.0, lt=1.0)
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
+
+
 class PruningConfig(_Strict):
     """``tfmot`` PolynomialDecay; steps may be given as fractions of all training steps."""
 
@@ -162,6 +187,18 @@ class PruningConfig(_Strict):
     # PolynomialDecay's exponent: 3 (TFMOT's default) prunes most in the first steps of the
     # window; 1 spreads it evenly, gentler when pruning a trained model further.
     power: float = Field(3.0, gt=0)
+    # Per-layer final sparsities, first match wins; other conv layers take final_sparsity.
+    # A matched layer's whole schedule is scaled (its initial sparsity too), so a run that
+    # holds the sparsity (initial = final) holds every layer's.
+    layers: tuple[LayerSparsity, ...] = ()
+
+    def layer_sparsity(self, layer_name: str) -> tuple[float, float]:
+        """(initial, final) sparsity of the conv layer named ``layer_name``."""
+        for rule in self.layers:
+            if re.search(rule.match, layer_name):
+                scale = rule.final_sparsity / self.final_sparsity if self.final_sparsity else 0.0
+                return min(self.initial_sparsity * scale, rule.final_sparsity), rule.final_sparsity
+        return self.initial_sparsity, self.final_sparsity
 
     def steps(self, total_steps: int) -> tuple[int, int]:
         begin = (

@@ -81,23 +81,43 @@ def build_model(cfg: ExperimentConfig) -> keras.Model:
 
 
 def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: int) -> keras.Model:
-    """Wrap every conv layer in ``prune_low_magnitude`` with the config's PolynomialDecay."""
-    begin, end = cfg.pruning.steps(total_steps)
-    schedule = tfmot.sparsity.keras.PolynomialDecay(
-        initial_sparsity=cfg.pruning.initial_sparsity,
-        final_sparsity=cfg.pruning.final_sparsity,
-        begin_step=begin,
-        end_step=end,
-        frequency=cfg.pruning.frequency,
-        power=cfg.pruning.power,
-    )
+    """Wrap every conv layer in ``prune_low_magnitude`` with the config's PolynomialDecay
+    (per layer, ``pruning.layers`` may set other sparsities; a layer set to 0 is left alone)."""
+    p = cfg.pruning
+    begin, end = p.steps(total_steps)
 
     def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if isinstance(layer, PRUNABLE):
-            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
-        return layer
+        if not isinstance(layer, PRUNABLE):
+            return layer
+        initial, final = p.layer_sparsity(layer.name)
+        if final == 0.0:
+            return layer
+        schedule = tfmot.sparsity.keras.PolynomialDecay(
+            initial_sparsity=initial,
+            final_sparsity=final,
+            begin_step=begin,
+            end_step=end,
+            frequency=p.frequency,
+            power=p.power,
+        )
+        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
 
     return keras.models.clone_model(model, clone_function=wrap)
+
+
+def planned_sparsity(model: keras.Model, cfg: ExperimentConfig) -> float:
+    """The zero-weight fraction over all conv kernels once pruning is done: the config's
+    final sparsity, or with ``pruning.layers`` the size-weighted mean of each layer's."""
+    if not cfg.pruning.enabled:
+        return cfg.target_sparsity
+    zeros = total = 0.0
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, PRUNABLE):
+            size = int(np.prod(inner.kernel.shape))
+            zeros += size * cfg.pruning.layer_sparsity(inner.name)[1]
+            total += size
+    return zeros / total if total else 0.0
 
 
 def cluster_conv_layers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
@@ -178,9 +198,17 @@ class EpochReport(keras.callbacks.Callback):
     """Adds val mIoU, per-class IoU, pixel accuracy, sparsity and lr to the epoch logs;
     keeps the best model."""
 
-    def __init__(self, cfg: ExperimentConfig, val_pairs: Sequence[tuple[Path, Path]], out: Path):
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        val_pairs: Sequence[tuple[Path, Path]],
+        out: Path,
+        *,
+        target_sparsity: float,
+    ):
         super().__init__()
         self.cfg, self.val_pairs, self.out = cfg, val_pairs, out
+        self.target_sparsity = target_sparsity
         self.best_path = out / "best.json"
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -205,7 +233,7 @@ class EpochReport(keras.callbacks.Callback):
                 for name, iou in zip(scores.class_names, scores.iou, strict=True)
             }
         )
-        target = self.cfg.target_sparsity
+        target = self.target_sparsity
         best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
         if sparsity >= target - 0.005 and (best is None or scores.mean_iou > best["val_miou"]):
             stripped.save(self.out / "best.keras")
@@ -354,6 +382,7 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         for layer in model.layers:
             if is_encoder_layer(layer):
                 layer.trainable = False
+    target = planned_sparsity(model, cfg)
     if cfg.pruning.enabled:
         model = prune_conv_layers(model, cfg, total)
     if cfg.clustering.enabled:
@@ -369,7 +398,7 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
     )
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
-        EpochReport(cfg, val_pairs, out),
+        EpochReport(cfg, val_pairs, out, target_sparsity=target),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         PlotHistory(out),
     ]
@@ -385,7 +414,7 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         final.save(best)
         zeros, total = zero_weights(final)
         print(
-            f"warning: no epoch reached the target sparsity {cfg.target_sparsity:.1%} "
+            f"warning: no epoch reached the target sparsity {target:.1%} "
             f"(last: {zeros / max(total, 1):.1%}); best.keras is the last epoch, below target",
             file=sys.stderr,
             flush=True,

@@ -74,6 +74,11 @@ BAD_CONFIGS = [
         r"model: output_stride must be 1, 2 or 4 and at most the last level's stride \(2\)",
     ),
     (CAMVID + "model: {upsampling: bilinear, output_stride: 3}\n", "output_stride"),
+    (
+        CAMVID + "pruning: {layers: [{match: 'conv_(1', final_sparsity: 0.9}]}\n",
+        r"(?s)pruning\.layers\.0\.match.*not a regular expression",
+    ),
+    (CAMVID + "pruning: {layers: [{match: up, final_sparsity: 1.0}]}\n", "final_sparsity"),
 ]
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from edge_runtime.edgetpu_compat import check_model
 from edge_runtime.folders import image_mask_pairs
-from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.config import ExperimentConfig, LayerSparsity, PruningConfig
 from edge_runtime.pipeline import Pipeline
 from edge_runtime.tflite_graph import read_graph
 
@@ -314,6 +314,54 @@ def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path
     first = tuned.get_layer("mnv2_expanded_conv_16/project").get_weights()[0]
     assert not np.array_equal(first, imagenet["expanded_conv_16/project"][0])
     assert (first == 0).mean() == pytest.approx(0.6, abs=0.02)
+
+
+def test_per_layer_sparsities_are_reached_and_set_the_selection_target(
+    data: Path, tmp_path: Path
+) -> None:
+    from edge_runtime.host.train import load_model, train
+
+    cfg = tiny_config(data, epochs=2, steps_per_epoch=4, val_limit=1)
+    pruning = cfg.pruning.model_copy(
+        update={
+            "layers": (
+                LayerSparsity(match="^bottleneck_", final_sparsity=0.9),
+                LayerSparsity(match="^logits$", final_sparsity=0.0),
+            )
+        }
+    )
+    out = tmp_path / "run"
+    model = load_model(train(cfg.model_copy(update={"pruning": pruning}), out, verbose=0))
+    kernels = {
+        layer.name: layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")
+    }
+    zeros = {name: float((k == 0).mean()) for name, k in kernels.items()}
+    assert zeros["bottleneck_conv1"] == pytest.approx(0.9, abs=0.01)
+    assert zeros["bottleneck_conv2"] == pytest.approx(0.9, abs=0.01)
+    assert zeros["logits"] == 0.0  # 0 leaves the layer unpruned
+    assert zeros["enc0_conv1"] == pytest.approx(0.6, abs=0.02)
+    sizes = {name: k.size for name, k in kernels.items()}
+    planned = (
+        0.9 * (sizes["bottleneck_conv1"] + sizes["bottleneck_conv2"])
+        + 0.6
+        * (
+            sum(sizes.values())
+            - sizes["bottleneck_conv1"]
+            - sizes["bottleneck_conv2"]
+            - sizes["logits"]
+        )
+    ) / sum(sizes.values())
+    best = json.loads((out / "best.json").read_text())
+    assert best["sparsity"] == pytest.approx(planned, abs=0.01)  # selected: target reached
+
+
+def test_a_held_schedule_holds_every_layers_own_sparsity() -> None:
+    rule = LayerSparsity(match="^late", final_sparsity=0.9)
+    held = PruningConfig(initial_sparsity=0.6, final_sparsity=0.6, layers=(rule,))
+    assert held.layer_sparsity("late_conv") == pytest.approx((0.9, 0.9))
+    assert held.layer_sparsity("early_conv") == (0.6, 0.6)
+    grown = PruningConfig(initial_sparsity=0.0, final_sparsity=0.6, layers=(rule,))
+    assert grown.layer_sparsity("late_conv") == (0.0, 0.9)
 
 
 def test_a_run_below_its_target_sparsity_says_so(
