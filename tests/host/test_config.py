@@ -17,7 +17,11 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     cfg = ExperimentConfig.load(path)
     assert cfg.name == path.stem
     assert len(cfg.data.palette) == len(cfg.data.labels)
-    if cfg.pruning.enabled:
+    if cfg.pruning.enabled and cfg.pruning.layers:  # per-layer: the size-weighted mean
+        from edge_runtime.host.train import build_model, planned_sparsity
+
+        assert planned_sparsity(build_model(cfg), cfg) >= 0.6
+    elif cfg.pruning.enabled:
         assert cfg.pruning.final_sparsity >= 0.6
     else:  # a clustering stage starts from another shipped config's pruned run
         assert cfg.clustering.enabled and cfg.train.init_from is not None
