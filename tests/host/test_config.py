@@ -23,10 +23,18 @@ def test_shipped_configs_are_valid(path: Path) -> None:
         assert planned_sparsity(build_model(cfg), cfg) >= 0.6
     elif cfg.pruning.enabled:
         assert cfg.pruning.final_sparsity >= 0.6
-    else:  # a clustering stage starts from another shipped config's pruned run
-        assert cfg.clustering.enabled and cfg.train.init_from is not None
+    elif cfg.clustering.enabled:  # a clustering stage starts from a shipped pruned run
+        assert cfg.train.init_from is not None
         stage1 = cfg.train.init_from.parent.name
         assert ExperimentConfig.load(path.with_name(f"{stage1}.yaml")).pruning.enabled
+    else:  # a dense stage: the next stage prunes the model it trains
+        assert cfg.train.init_from is None
+        (stage2,) = [
+            c
+            for c in CONFIGS
+            if ExperimentConfig.load(c).train.init_from == Path("runs", cfg.name, "best.keras")
+        ]
+        assert ExperimentConfig.load(stage2).pruning.enabled
 
 
 def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path) -> None:
