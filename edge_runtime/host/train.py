@@ -19,7 +19,7 @@ import yaml
 from PIL import Image
 
 from edge_runtime.bundle import InputSpec
-from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.config import ExperimentConfig, PruningConfig
 from edge_runtime.host.datasets import (
     Augment,
     make_dataset,
@@ -117,6 +117,28 @@ def planned_sparsity(model: keras.Model, cfg: ExperimentConfig) -> float:
             size = int(np.prod(inner.kernel.shape))
             zeros += size * cfg.pruning.layer_sparsity(inner.name)[1]
             total += size
+    return zeros / total if total else 0.0
+
+
+def prune_once(model: keras.Model, pruning: PruningConfig) -> float:
+    """Magnitude-prune ``model``'s conv kernels in place, at once, each to its final
+    sparsity under ``pruning`` (no fine-tuning); returns the zero fraction reached.
+
+    The smallest-magnitude weights of each kernel go, as ``prune_low_magnitude`` picks
+    them: how much a sparsity split costs a trained dense model before any recovery is a
+    quick guide to splitting it (``bench/pruning_allocation.py``)."""
+    zeros = total = 0
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if not isinstance(inner, PRUNABLE):
+            continue
+        kernel = inner.kernel.numpy()
+        drop = round(pruning.layer_sparsity(inner.name)[1] * kernel.size)
+        flat = kernel.reshape(-1)
+        flat[np.argsort(np.abs(flat), kind="stable")[:drop]] = 0.0
+        inner.kernel.assign(kernel)
+        zeros += int((kernel == 0).sum())
+        total += kernel.size
     return zeros / total if total else 0.0
 
 

@@ -355,6 +355,31 @@ def test_per_layer_sparsities_are_reached_and_set_the_selection_target(
     assert best["sparsity"] == pytest.approx(planned, abs=0.01)  # selected: target reached
 
 
+def test_prune_once_drops_each_layers_smallest_weights(data: Path) -> None:
+    from edge_runtime.host.train import build_model, planned_sparsity, prune_once
+
+    cfg = tiny_config(data)
+    pruning = PruningConfig(
+        final_sparsity=0.5, layers=(LayerSparsity(match="^bottleneck_", final_sparsity=0.9),)
+    )
+    model = build_model(cfg)
+    before = {
+        layer.name: layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")
+    }
+    reached = prune_once(model, pruning)
+    planned = planned_sparsity(model, cfg.model_copy(update={"pruning": pruning}))
+    assert reached == pytest.approx(planned, abs=1e-3)
+    for layer in model.layers:
+        if layer.name not in before:
+            continue
+        after, kernel = layer.kernel.numpy(), before[layer.name]
+        share = 0.9 if layer.name.startswith("bottleneck_") else 0.5
+        assert (after == 0).mean() == pytest.approx(share, abs=1.0 / kernel.size)
+        kept = np.abs(kernel[after != 0])
+        assert kept.min() >= np.abs(kernel[after == 0]).max()  # the smallest went
+        assert np.array_equal(after[after != 0], kernel[after != 0])
+
+
 def test_a_held_schedule_holds_every_layers_own_sparsity() -> None:
     rule = LayerSparsity(match="^late", final_sparsity=0.9)
     held = PruningConfig(initial_sparsity=0.6, final_sparsity=0.6, layers=(rule,))
