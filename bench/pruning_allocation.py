@@ -68,7 +68,8 @@ def main() -> None:
         f"Dense model `{args.dense}`, pruned once per row (no fine-tuning), scored on val "
         f"({len(pairs)} images, Keras float, masks at full resolution). Split = stride-32 "
         "blocks / stride-16 blocks / every other conv. "
-        f"Command: `python bench/pruning_allocation.py {args.config} {args.dense}`.",
+        f"Command: `python bench/pruning_allocation.py {args.config} {args.dense}"
+        + (f" --class {args.label}`." if args.label else "`."),
         "",
         f"| split | zero conv weights | val mIoU | {label} IoU |",
         "|---|---|---|---|",

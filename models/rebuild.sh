@@ -9,9 +9,8 @@ cd "$(dirname "$0")/.."
 host=$(command -v edge-host || echo .venv/bin/edge-host)
 [ -x "$host" ] || { echo "rebuild.sh: no edge-host: pip install -e \".[host]\" (or bash scripts/test.sh)" >&2; exit 2; }
 # Two-stage models: NAME_s1 / NAME_s60 trains first, NAME starts from its best.keras
-# (train.init_from): the MobileNetV2 U-Nets (unet_mnv2_camvid_s1 -> unet_mnv2_camvid: train and
-# prune, then a learning-rate restart at the same sparsity; unet_coco_s1 -> unet_coco: train
-# dense, then prune layer by layer)
+# (train.init_from): the MobileNetV2 U-Nets (unet_mnv2_camvid_s1 -> unet_mnv2_camvid and
+# unet_coco_s1 -> unet_coco: train dense, then prune layer by layer)
 # and the seed U-Net (unet_camvid_s60 pruning during training -> unet_camvid clustering); the
 # others are independent. Per-epoch times are in each train.log.
 names=("$@")
