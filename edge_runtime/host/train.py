@@ -111,12 +111,10 @@ def planned_sparsity(model: keras.Model, cfg: ExperimentConfig) -> float:
     if not cfg.pruning.enabled:
         return cfg.target_sparsity
     zeros = total = 0.0
-    for layer in model.layers:
-        inner = getattr(layer, "layer", layer)
-        if isinstance(inner, PRUNABLE):
-            size = int(np.prod(inner.kernel.shape))
-            zeros += size * cfg.pruning.layer_sparsity(inner.name)[1]
-            total += size
+    for layer in conv_layers(model):
+        size = int(np.prod(layer.kernel.shape))
+        zeros += size * cfg.pruning.layer_sparsity(layer.name)[1]
+        total += size
     return zeros / total if total else 0.0
 
 
@@ -128,15 +126,12 @@ def prune_once(model: keras.Model, pruning: PruningConfig) -> float:
     them: how much a sparsity split costs a trained dense model before any recovery is a
     quick guide to splitting it (``bench/pruning_allocation.py``)."""
     zeros = total = 0
-    for layer in model.layers:
-        inner = getattr(layer, "layer", layer)
-        if not isinstance(inner, PRUNABLE):
-            continue
-        kernel = inner.kernel.numpy()
-        drop = round(pruning.layer_sparsity(inner.name)[1] * kernel.size)
+    for layer in conv_layers(model):
+        kernel = layer.kernel.numpy()
+        drop = round(pruning.layer_sparsity(layer.name)[1] * kernel.size)
         flat = kernel.reshape(-1)
         flat[np.argsort(np.abs(flat), kind="stable")[:drop]] = 0.0
-        inner.kernel.assign(kernel)
+        layer.kernel.assign(kernel)
         zeros += int((kernel == 0).sum())
         total += kernel.size
     return zeros / total if total else 0.0
@@ -170,14 +165,15 @@ def strip_wrappers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
     return model
 
 
+def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The prunable conv layers (unwrapped from pruning or clustering wrappers)."""
+    inner = (getattr(layer, "layer", layer) for layer in model.layers)
+    return [layer for layer in inner if isinstance(layer, PRUNABLE)]
+
+
 def conv_kernels(model: keras.Model) -> list[np.ndarray]:
     """Kernels of the conv layers (through pruning wrappers)."""
-    kernels = []
-    for layer in model.layers:
-        inner = getattr(layer, "layer", layer)
-        if isinstance(inner, PRUNABLE):
-            kernels.append(inner.kernel.numpy())
-    return kernels
+    return [layer.kernel.numpy() for layer in conv_layers(model)]
 
 
 def zero_weights(model: keras.Model) -> tuple[int, int]:
