@@ -287,12 +287,6 @@ class ExperimentConfig(_Strict):
             )
         return self
 
-    @property
-    def target_sparsity(self) -> float:
-        """Zero-weight fraction an epoch must reach to be selected (clustering keeps the
-        init model's zeros, whatever they are)."""
-        return self.pruning.final_sparsity if self.pruning.enabled else 0.0
-
     @classmethod
     def load(cls, path: Path) -> ExperimentConfig:
         """Read a YAML config; raises ``ValueError`` with every problem found."""

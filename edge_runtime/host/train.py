@@ -106,10 +106,11 @@ def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: in
 
 
 def planned_sparsity(model: keras.Model, cfg: ExperimentConfig) -> float:
-    """The zero-weight fraction over all conv kernels once pruning is done: the config's
-    final sparsity, or with ``pruning.layers`` the size-weighted mean of each layer's."""
+    """The zero-weight fraction over all conv kernels an epoch must reach to be selected:
+    the size-weighted mean of each layer's final sparsity (the config's, or its
+    ``pruning.layers``'); 0 without pruning (clustering keeps the init model's zeros)."""
     if not cfg.pruning.enabled:
-        return cfg.target_sparsity
+        return 0.0
     zeros = total = 0.0
     for layer in conv_layers(model):
         size = int(np.prod(layer.kernel.shape))
