@@ -49,12 +49,18 @@ def resize_to(image: Image.Image, placement: Placement) -> Image.Image:
     return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
 
 
+def normalized_levels(spec: InputSpec) -> np.ndarray:
+    """``[256, 3]`` float64: ``(pixel - mean) / std`` for every byte and channel, the one
+    place the input normalization is written (training and export use it too)."""
+    pixels = np.arange(256, dtype=np.float64)[:, None]
+    return (pixels - np.asarray(spec.mean)) / np.asarray(spec.std)
+
+
 def build_lut(spec: InputSpec, tensor: TensorInfo) -> np.ndarray:
     """``lut[pixel, channel]`` = the input tensor's value for that byte: normalized with
     the spec's mean/std and, for integer tensors, quantized with the tensor's scale and
     zero point (rounded, saturated)."""
-    pixels = np.arange(256, dtype=np.float64)[:, None]
-    x = (pixels - np.asarray(spec.mean)) / np.asarray(spec.std)
+    x = normalized_levels(spec)
     if np.issubdtype(tensor.dtype, np.floating):
         return x.astype(tensor.dtype)
     if tensor.quantized:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -156,21 +156,23 @@ class AugmentConfig(_Strict):
     photometric: bool = True
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {exc}") from exc
+    return value
+
+
+# A regular expression searched in layer names.
+LayerPattern = Annotated[str, Field(min_length=1), AfterValidator(_regex)]
+
+
 class LayerSparsity(_Strict):
-    """A different final sparsity for the conv layers whose name matches ``match`` (a
-    regular expression, searched in the layer name)."""
+    """A different final sparsity for the conv layers whose name matches ``match``."""
 
-    match: str = Field(min_length=1)
+    match: LayerPattern
     final_sparsity: float = Field(ge=0.0, lt=1.0)
-
-    @field_validator("match")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from exc
-        return value
 
 
 class PruningConfig(_Strict):
@@ -228,6 +230,46 @@ class ClusteringConfig(_Strict):
     init: Literal["kmeans_plus_plus", "linear", "density_based", "random"] = "kmeans_plus_plus"
 
 
+class GroupKeep(_Strict):
+    """A different keep ratio for the channel groups whose producer conv's name matches
+    ``match`` (a regular expression, searched in the layer name)."""
+
+    match: LayerPattern
+    keep: float = Field(gt=0.0, le=1.0)
+
+
+class ChannelPruningConfig(_Strict):
+    """Structured pruning at the start of a stage (``host.channel_pruning``): whole
+    channels of the ``train.init_from`` model are removed, the smaller model is rebuilt
+    with the surviving weights and the stage fine-tunes it."""
+
+    enabled: bool = False
+    # Share of each group's channels kept; ``layers`` sets others by producer-conv name.
+    keep: float = Field(1.0, gt=0.0, le=1.0)
+    layers: tuple[GroupKeep, ...] = ()
+    # Scale every ratio below 1 by one factor, the largest that reaches this many GMACs.
+    target_gmacs: float | None = Field(None, gt=0)
+    importance: Literal["l2", "contribution"] = "contribution"
+    # Kept channels come in multiples of this (SIMD-friendly widths for XNNPACK's kernels).
+    round_to: int = Field(8, ge=1)
+    calibration_images: int = Field(32, ge=1)
+
+
+class DistillationConfig(_Strict):
+    """Knowledge distillation from a trained teacher (``host.distill``): its logits on the
+    training images are computed once and cached; the loss becomes
+    ``(1 - weight) * CE + weight * T^2 * KL(teacher_T || student_T)`` per pixel."""
+
+    teacher: Path | None = None
+    temperature: float = Field(2.0, gt=0)
+    weight: float = Field(0.5, ge=0.0, le=1.0)
+    cache_dir: Path = Path("data/teacher_logits")
+
+    @property
+    def enabled(self) -> bool:
+        return self.teacher is not None
+
+
 class TrainConfig(_Strict):
     epochs: int = Field(40, ge=1)
     batch_size: int = Field(8, ge=1)
@@ -256,6 +298,9 @@ class TrainConfig(_Strict):
     # Start from a trained model of the same architecture (e.g. prune a 60 % model on to 80 %,
     # as TFMOT recommends, rather than training from scratch); relative to the working dir.
     init_from: Path | None = None
+    # The final fit: train on train + val for the epochs a train-only run chose, and keep
+    # the last epoch (val is no longer held out, so nothing is selected on it).
+    include_val: bool = False
 
 
 class ExperimentConfig(_Strict):
@@ -268,6 +313,8 @@ class ExperimentConfig(_Strict):
     train: TrainConfig = TrainConfig()
     pruning: PruningConfig = PruningConfig()
     clustering: ClusteringConfig = ClusteringConfig()
+    channel_pruning: ChannelPruningConfig = ChannelPruningConfig()
+    distillation: DistillationConfig = DistillationConfig()
 
     @model_validator(mode="after")
     def _one_weight_stage(self) -> ExperimentConfig:
@@ -281,6 +328,10 @@ class ExperimentConfig(_Strict):
                 raise ValueError("train.freeze_encoder_epochs needs a pretrained backbone")
             if self.train.freeze_encoder_epochs >= self.train.epochs:
                 raise ValueError("train.freeze_encoder_epochs must be fewer than train.epochs")
+        if self.channel_pruning.enabled and self.train.init_from is None:
+            raise ValueError(
+                "channel_pruning removes channels of a trained model: set train.init_from"
+            )
         if self.clustering.enabled and self.train.init_from is None:
             raise ValueError(
                 "clustering needs train.init_from (the trained, pruned model to cluster)"
@@ -289,9 +340,37 @@ class ExperimentConfig(_Strict):
 
     @classmethod
     def load(cls, path: Path) -> ExperimentConfig:
-        """Read a YAML config; raises ``ValueError`` with every problem found."""
-        raw = read_yaml_mapping(path)
+        """Read a YAML config; raises ``ValueError`` with every problem found.
+
+        ``extends: OTHER.yaml`` (relative to this file) starts from another config: this
+        file's mappings are merged into it key by key, anything else replaces."""
+        raw = _read_extended(path, ())
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
             raise ValueError(f"config {path}: {exc}") from exc
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_extended(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    raw = read_yaml_mapping(path)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ValueError(f"config {path}: extends must be a file name, got {parent!r}")
+    base_path = (path.parent / parent).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise ValueError(f"config {path}: extends {parent} makes a cycle")
+    if not base_path.is_file():
+        raise ValueError(f"config {path}: extends {parent}, which does not exist")
+    return _merged(_read_extended(base_path, (*seen, path.resolve())), raw)

@@ -86,57 +86,91 @@ def make_dataset(
     augment: Augment | None = None,
     shuffle: bool = False,
     seed: int = 0,
+    teacher: Sequence[Path] | None = None,
+    teacher_shape: tuple[int, int, int] | None = None,
 ) -> tf.data.Dataset:
     """``(image, label, weight)`` batches: image normalized as ``(pixel - mean) / std``,
-    label with ignored pixels set to 0 and weight 0 there (class weight elsewhere)."""
+    label with ignored pixels set to 0 and weight 0 there (class weight elsewhere).
+
+    With ``teacher`` (one raw float16 logits file of ``teacher_shape`` per pair, see
+    ``host.distill``), batches are ``(image, target)``: ``target`` stacks label, weight,
+    a 1/0 "inside the image" mask and the teacher's logits, resized, cropped and flipped
+    with the image, so the student is taught what the teacher said of the same pixels.
+    """
     images = [str(p[0]) for p in pairs]
     masks = [str(p[1]) for p in pairs]
-    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    if teacher is not None:
+        if teacher_shape is None or len(teacher) != len(pairs):
+            raise ValueError("teacher needs one logits file per pair and teacher_shape")
+        ds = tf.data.Dataset.from_tensor_slices((images, masks, [str(t) for t in teacher]))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((images, masks))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(_read, num_parallel_calls=tf.data.AUTOTUNE)
     fill = 255 if ignore_index is None else ignore_index
+    soft = teacher_shape[2] if teacher is not None and teacher_shape else 0
 
-    def resize(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def read(image_path: tf.Tensor, mask_path: tf.Tensor, *extra: tf.Tensor) -> tf.Tensor:
+        image, mask = _read(image_path, mask_path)
+        size = tf.shape(image)[:2]
+        parts = [image, tf.cast(mask, tf.float32), tf.ones_like(image[..., :1])]
+        if extra:
+            logits = tf.io.decode_raw(tf.io.read_file(extra[0]), tf.float16)
+            logits = tf.reshape(tf.cast(logits, tf.float32), teacher_shape)
+            parts.append(tf.image.resize(logits, size, method="bilinear"))
+        return tf.concat(parts, axis=-1)
+
+    def resize(stacked: tf.Tensor) -> tf.Tensor:
+        # Channels: RGB, mask, inside-the-image, teacher logits. Pixels and logits are
+        # resized bilinearly, the mask and the inside flag by nearest neighbour.
+        def scaled(h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+            smooth = tf.image.resize(
+                tf.concat([stacked[..., :3], stacked[..., 5:]], -1), (h, w), antialias=True
+            )
+            hard = tf.image.resize(stacked[..., 3:5], (h, w), method="nearest")
+            return tf.concat([smooth[..., :3], hard, smooth[..., 3:]], -1)
+
         if augment is None:
-            image = tf.image.resize(image, (height, width), antialias=True)
-            mask = tf.image.resize(mask, (height, width), method="nearest")
-            return image, mask
+            return scaled(height, width)
         scale = tf.random.uniform((), augment.scale_min, augment.scale_max)
         h = tf.cast(tf.round(height * scale), tf.int32)
         w = tf.cast(tf.round(width * scale), tf.int32)
-        image = tf.image.resize(image, (h, w), antialias=True)
-        mask = tf.image.resize(mask, (h, w), method="nearest")
-        # Pad up to the crop size (image with the mean, mask with ignore), then crop.
+        x = scaled(h, w)
+        # Pad up to the crop size (image with the mean, mask with ignore, the rest with
+        # 0: outside the image, where the teacher says nothing), then crop.
         ph, pw = tf.maximum(height - h, 0), tf.maximum(width - w, 0)
         pad = [[ph // 2, ph - ph // 2], [pw // 2, pw - pw // 2], [0, 0]]
-        image = tf.pad(image - mean, pad) + mean
-        mask = tf.pad(tf.cast(mask, tf.int32) - fill, pad) + fill
-        stacked = tf.concat([image, tf.cast(mask, tf.float32)], axis=-1)
-        stacked = tf.image.random_crop(stacked, (height, width, 4))
+        offset = tf.concat([tf.constant(mean, tf.float32), [float(fill)], tf.zeros(1 + soft)], 0)
+        x = tf.pad(x - offset, pad) + offset
+        x = tf.image.random_crop(x, (height, width, 5 + soft))
         if augment.flip:
-            stacked = tf.image.random_flip_left_right(stacked)
-        image, mask = stacked[..., :3], tf.cast(stacked[..., 3:], tf.uint8)
+            x = tf.image.random_flip_left_right(x)
         if augment.photometric:
-            image = tf.image.random_brightness(image, 25.0)
+            image = tf.image.random_brightness(x[..., :3], 25.0)
             image = tf.image.random_contrast(image, 0.8, 1.2)
             image = tf.image.random_saturation(image, 0.8, 1.2)
-            image = tf.clip_by_value(image, 0.0, 255.0)
-        return image, mask
+            x = tf.concat([tf.clip_by_value(image, 0.0, 255.0), x[..., 3:]], -1)
+        return x
 
     weights = tf.constant(
         class_weights if class_weights is not None else np.ones(256, np.float32), tf.float32
     )
 
-    def finish(image: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        label = tf.cast(mask[..., 0], tf.int32)
+    def finish(x: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        label = tf.cast(tf.round(x[..., 3]), tf.int32)
         valid = label != ignore_index if ignore_index is not None else tf.ones_like(label, bool)
         label = tf.where(valid, label, 0)
         weight = tf.where(valid, tf.gather(weights, tf.minimum(label, tf.size(weights) - 1)), 0.0)
-        image = (image - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
+        image = (x[..., :3] - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
         image = tf.ensure_shape(image, (height, width, 3))
-        return image, label, weight
+        if not soft:
+            return image, label, weight
+        target = tf.concat(
+            [tf.cast(label, tf.float32)[..., None], weight[..., None], x[..., 4:]], -1
+        )
+        return image, tf.ensure_shape(target, (height, width, 3 + soft))
 
+    ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=augment is not None).prefetch(tf.data.AUTOTUNE)

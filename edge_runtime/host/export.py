@@ -11,10 +11,9 @@ import numpy as np
 from PIL import Image
 
 from edge_runtime.bundle import InputSpec, Manifest, sha256_file, write_manifest
-from edge_runtime.engine import TensorInfo
 from edge_runtime.host.config import ExperimentConfig
+from edge_runtime.host.inputs import model_input
 from edge_runtime.host.tf_compat import keras, tf
-from edge_runtime.preprocess import build_lut, place, resize_to
 
 Quantization = Literal["float32", "dynamic", "int8"]
 IoType = Literal["float32", "uint8", "int8"]
@@ -73,21 +72,12 @@ def representative_inputs(
     images: Sequence[Path], spec: InputSpec, limit: int = 100
 ) -> Callable[[], Iterator[list[np.ndarray]]]:
     """Calibration batches made exactly as the device makes its input: the pipeline's
-    resize, then ``(pixel - mean) / std`` in float32."""
-    lut = build_lut(
-        spec,
-        TensorInfo(0, "calibration", (1, spec.height, spec.width, 3), np.dtype(np.float32), 0.0, 0),
-    )
+    resize, then its normalization, in float32."""
 
     def batches() -> Iterator[list[np.ndarray]]:
         for path in list(images)[:limit]:
             with Image.open(path) as im:
-                rgb = im.convert("RGB")
-            pixels = np.asarray(resize_to(rgb, place(rgb.size, spec)))
-            x = np.empty((1, spec.height, spec.width, 3), np.float32)
-            for c in range(3):
-                x[0, ..., c] = lut[pixels[..., c], c]
-            yield [x]
+                yield [model_input(im.convert("RGB"), spec)[None]]
 
     return batches
 

@@ -9,6 +9,7 @@ state), ``class_weights.json``, ``config.yaml`` and the per-epoch plots (``*.png
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,12 +27,15 @@ from edge_runtime.host.datasets import (
     median_frequency_weights,
     split_pairs,
 )
+from edge_runtime.host.inputs import model_input
 from edge_runtime.host.tf_compat import keras, tf, tfmot
 from edge_runtime.postprocess import to_image_size
-from edge_runtime.preprocess import place, resize_to
+from edge_runtime.preprocess import place
 from edge_runtime.scoring import ConfusionAccumulator
 
 PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+# A stage's record of the channels it removed (``host.channel_pruning``).
+CHANNEL_PLAN = "channels.json"
 
 
 def build_model(cfg: ExperimentConfig) -> keras.Model:
@@ -186,9 +190,7 @@ def zero_weights(model: keras.Model) -> tuple[int, int]:
 def predict_logits(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
     """Model-resolution logits (H, W, classes) of the Keras model for one RGB image, fed
     exactly what the device pipeline feeds its interpreter (same resize, same normalization)."""
-    pixels = np.asarray(resize_to(image, place(image.size, spec)), np.float32)
-    x = (pixels - np.array(spec.mean, np.float32)) / np.array(spec.std, np.float32)
-    return np.asarray(model(x[None], training=False)[0])
+    return np.asarray(model(model_input(image, spec)[None], training=False)[0])
 
 
 def predict_labels(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
@@ -224,10 +226,13 @@ class EpochReport(keras.callbacks.Callback):
         out: Path,
         *,
         target_sparsity: float,
+        select_last: bool = False,
     ):
         super().__init__()
         self.cfg, self.val_pairs, self.out = cfg, val_pairs, out
         self.target_sparsity = target_sparsity
+        # Training on val too: its scores are no longer a selection criterion.
+        self.select_last = select_last
         self.best_path = out / "best.json"
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -254,7 +259,8 @@ class EpochReport(keras.callbacks.Callback):
         )
         target = self.target_sparsity
         best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
-        if sparsity >= target - 0.005 and (best is None or scores.mean_iou > best["val_miou"]):
+        better = best is None or self.select_last or scores.mean_iou > best["val_miou"]
+        if sparsity >= target - 0.005 and better:
             stripped.save(self.out / "best.keras")
             record = {
                 "epoch": epoch + 1,
@@ -368,9 +374,19 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
     d = cfg.data
     train_pairs = split_pairs(d, "train")
     val_pairs = split_pairs(d, "val")
+    if cfg.train.include_val:
+        train_pairs = [*train_pairs, *val_pairs]
     if cfg.train.val_limit:
         val_pairs = val_pairs[: cfg.train.val_limit]
     weights = class_weights(cfg, [m for _, m in train_pairs])
+    teacher: list[Path] | None = None
+    teacher_shape: tuple[int, int, int] | None = None
+    if cfg.distillation.enabled:
+        from edge_runtime.host.distill import teacher_logits
+
+        teacher, teacher_shape = teacher_logits(
+            cfg, [p for p, _ in train_pairs], progress=verbose > 0
+        )
     if weights is not None:
         (out / "class_weights.json").write_text(
             json.dumps(dict(zip(d.labels, map(float, weights), strict=True)), indent=2)
@@ -388,13 +404,20 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         shuffle=True,
         seed=cfg.train.seed,
         augment=Augment(a.scale_min, a.scale_max, a.flip, a.photometric),
+        teacher=teacher,
+        teacher_shape=teacher_shape,
     )
     steps = cfg.train.steps_per_epoch or max(1, len(train_pairs) // cfg.train.batch_size)
     total = steps * cfg.train.epochs
     ds = ds.repeat()
-    model = build_model(cfg)
-    if cfg.train.init_from is not None:
-        init_weights(model, cfg.train.init_from)
+    model = initial_model(cfg)
+    if cfg.channel_pruning.enabled:
+        from edge_runtime.host.channel_pruning import prune_for_stage
+
+        model = prune_for_stage(model, cfg, [p for p, _ in train_pairs], out / CHANNEL_PLAN)
+    elif cfg.train.init_from is not None and (cfg.train.init_from.parent / CHANNEL_PLAN).exists():
+        # Started from a channel-pruned model: the record of its widths travels with it.
+        shutil.copy2(cfg.train.init_from.parent / CHANNEL_PLAN, out / CHANNEL_PLAN)
     if freeze_encoder:
         from edge_runtime.host.mobilenet_v2 import is_encoder_layer
 
@@ -413,11 +436,11 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         optimizer=LayerwiseAdam(
             schedule, slow=encoder_variables(model), factor=cfg.train.encoder_lr_factor
         ),
-        loss=LabelResolutionCrossEntropy(),
+        loss=training_loss(cfg),
     )
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(out / "backup")),
-        EpochReport(cfg, val_pairs, out, target_sparsity=target),
+        EpochReport(cfg, val_pairs, out, target_sparsity=target, select_last=cfg.train.include_val),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         PlotHistory(out),
     ]
@@ -496,8 +519,23 @@ def encoder_variables(model: keras.Model) -> list[tf.Variable]:
     ]
 
 
-def init_weights(model: keras.Model, path: Path) -> None:
-    """Copy a trained model's weights into ``model``; both must have the same architecture."""
+def training_loss(cfg: ExperimentConfig) -> keras.losses.Loss:
+    if cfg.distillation.enabled:
+        from edge_runtime.host.distill import DistillationLoss
+
+        return DistillationLoss(cfg.distillation.temperature, cfg.distillation.weight)
+    return LabelResolutionCrossEntropy()
+
+
+def initial_model(cfg: ExperimentConfig) -> keras.Model:
+    """The config's model, with ``train.init_from``'s weights when it names a trained one.
+
+    A channel-pruned model (same layers, fewer channels, a ``channels.json`` beside it) is
+    taken as it is: its widths are in the file, not in the config."""
+    model = build_model(cfg)
+    path = cfg.train.init_from
+    if path is None:
+        return model
     if not path.exists():
         raise FileNotFoundError(
             f"train.init_from: no model at {path} (train the config that writes it first)"
@@ -507,12 +545,32 @@ def init_weights(model: keras.Model, path: Path) -> None:
     # weights first: unfreeze so both models list their weights in the same order.
     source.trainable = True
     shapes = [w.shape for w in source.get_weights()]
-    if shapes != [w.shape for w in model.get_weights()]:
-        raise ValueError(
-            f"train.init_from: {path} does not have this config's architecture "
-            f"({len(shapes)} weight tensors vs {len(model.get_weights())})"
-        )
-    model.set_weights(source.get_weights())
+    if shapes == [w.shape for w in model.get_weights()]:
+        model.set_weights(source.get_weights())
+        return model
+    if (path.parent / CHANNEL_PLAN).exists() and _narrower(source, model):
+        return keras.Model(source.inputs, source.outputs, name=cfg.name)
+    raise ValueError(
+        f"train.init_from: {path} does not have this config's architecture "
+        f"({len(shapes)} weight tensors vs {len(model.get_weights())})"
+    )
+
+
+def _narrower(source: keras.Model, model: keras.Model) -> bool:
+    """Whether ``source`` is ``model`` with channels removed: the same layers on the same
+    input, no weight larger."""
+    if source.inputs[0].shape[1:] != model.inputs[0].shape[1:]:
+        return False
+    if [layer.name for layer in source.layers] != [layer.name for layer in model.layers]:
+        return False
+    for a, b in zip(source.layers, model.layers, strict=True):
+        sa, sb = [w.shape for w in a.get_weights()], [w.shape for w in b.get_weights()]
+        if len(sa) != len(sb) or any(
+            len(x) != len(y) or any(i > j for i, j in zip(x, y, strict=True))
+            for x, y in zip(sa, sb, strict=True)
+        ):
+            return False
+    return True
 
 
 def load_model(path: Path) -> keras.Model:

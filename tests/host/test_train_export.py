@@ -212,22 +212,25 @@ def test_evaluate_command_through_the_pipeline(
 def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
     run: tuple[ExperimentConfig, Path], data: Path
 ) -> None:
-    from edge_runtime.host.train import build_model, init_weights, load_model
+    from edge_runtime.host.train import initial_model, load_model
 
     cfg, out = run
     trained = load_model(out / "best.keras")
-    fresh = build_model(cfg)
-    init_weights(fresh, out / "best.keras")
+    resumed = cfg.model_copy(
+        update={"train": cfg.train.model_copy(update={"init_from": out / "best.keras"})}
+    )
+    fresh = initial_model(resumed)
     for a, b in zip(fresh.get_weights(), trained.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
-    wider = tiny_config(data).model_copy(
-        update={"model": cfg.model.model_copy(update={"filters": 8})}
-    )
+    wider = resumed.model_copy(update={"model": cfg.model.model_copy(update={"filters": 8})})
     with pytest.raises(ValueError, match="does not have this config's architecture"):
-        init_weights(build_model(wider), out / "best.keras")
+        initial_model(wider)
+    missing = cfg.model_copy(
+        update={"train": cfg.train.model_copy(update={"init_from": out / "missing.keras"})}
+    )
     with pytest.raises(FileNotFoundError, match=r"train\.init_from"):
-        init_weights(fresh, out / "missing.keras")
+        initial_model(missing)
 
 
 def test_export_command_writes_bundles_and_the_training_record_beside_them(
@@ -520,3 +523,70 @@ def test_decoder_stopping_at_stride_2_trains_exports_and_maps_back_to_the_frame(
     with Image.open(image) as im:
         assert seg.label_map.shape == (im.height, im.width)  # the frame's, not 32x48
     assert seg.label_map.max() < 11
+
+
+def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: Path) -> None:
+    """Dense stage → a stage that removes channels, learns from a teacher, trains on train
+    + val and keeps its last epoch; then the INT8 export has the smaller graph."""
+    import yaml
+
+    from edge_runtime.host.channel_pruning import model_macs
+    from edge_runtime.host.export import export_bundles
+    from edge_runtime.host.train import load_model, train
+
+    base = tiny_config(data, epochs=1, steps_per_epoch=2, val_limit=1).model_dump(mode="json")
+    model = {
+        "backbone": "mobilenet_v2",
+        "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
+        "decoder_filters": [16, 16, 8],
+        "skip_batch_norm": True,
+        "upsampling": "bilinear",
+        "output_stride": 2,
+    }
+    dense_cfg = ExperimentConfig.model_validate(
+        {**base, "model": model, "input": {"width": 96, "height": 64}, "pruning": {"enabled": 0}}
+    )
+    dense = load_model(train(dense_cfg, tmp_path / "dense", verbose=0))
+    stage = ExperimentConfig.model_validate(
+        {
+            **dense_cfg.model_dump(mode="json"),
+            "train": {
+                **base["train"],
+                "epochs": 2,
+                "init_from": str(tmp_path / "dense/best.keras"),
+                "include_val": True,
+            },
+            "channel_pruning": {"enabled": True, "keep": 0.5, "calibration_images": 2},
+            "distillation": {
+                "teacher": str(tmp_path / "dense/best.keras"),
+                "cache_dir": str(tmp_path / "teacher_cache"),
+            },
+        }
+    )
+    pruned = load_model(train(stage, tmp_path / "stage", verbose=0))
+    plan = json.loads((tmp_path / "stage/channels.json").read_text())
+    assert model_macs(pruned) == plan["macs_after"] < plan["macs_before"] == model_macs(dense)
+    # Trained on train + val: the teacher's logits were cached for both, and the last epoch
+    # is the one kept (val is no longer held out).
+    n_train = len(list((data / "camvid/train").glob("*.png")))
+    n_val = len(list((data / "camvid/val").glob("*.png")))
+    cached = list((tmp_path / "teacher_cache").glob("*/*.f16"))
+    assert len(cached) == n_train + n_val
+    assert json.loads((tmp_path / "stage/best.json").read_text())["epoch"] == 2
+    assert yaml.safe_load((tmp_path / "stage/config.yaml").read_text())["train"]["include_val"]
+    # A later stage starts from the channel-pruned model as it is (its widths are in the
+    # file, not in the config).
+    later = stage.model_copy(
+        update={
+            "train": stage.train.model_copy(
+                update={"init_from": tmp_path / "stage/best.keras", "epochs": 1}
+            ),
+            "channel_pruning": stage.channel_pruning.model_copy(update={"enabled": False}),
+        }
+    )
+    again = load_model(train(later, tmp_path / "later", verbose=0))
+    assert model_macs(again) == plan["macs_after"]
+    (int8,) = export_bundles(
+        stage, pruned, tmp_path / "m", variants=["int8"], calibration=2, evaluate_on_val=False
+    )
+    assert read_graph(int8).macs == plan["macs_after"]
