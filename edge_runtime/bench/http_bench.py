@@ -91,6 +91,25 @@ async def _drive(
     return result
 
 
+def probe(url: str, body: tuple[bytes, str], *, token: str | None, query: str) -> None:
+    """One request before the timed ones: a daemon that refuses it (no token, a wrong
+    one, an image it rejects) is an error to report, not a benchmark of 4xx replies.
+
+    Raises ``UsageError`` with the daemon's own reason."""
+    headers = {"Content-Type": body[1], **({"Authorization": f"Bearer {token}"} if token else {})}
+    r = httpx.post(f"{url}/v1/segment?{query}", content=body[0], headers=headers, timeout=60)
+    if r.status_code == 200:
+        return
+    try:
+        detail = r.json().get("detail") or r.text
+    except ValueError:
+        detail = r.text
+    hint = ""
+    if r.status_code in (401, 403):
+        hint = " (pass --token with the daemon's token)" if not token else " (check --token)"
+    raise UsageError(f"{url} refused the first upload: {r.status_code} {detail}{hint}")
+
+
 def bench_http(
     url: str,
     images: list[Path],
@@ -107,6 +126,7 @@ def bench_http(
         (p.read_bytes(), mimetypes.guess_type(p.name)[0] or "application/octet-stream")
         for p in images
     ]
+    probe(url.rstrip("/"), bodies[0], token=token, query=f"format={fmt}")
     return [
         asyncio.run(
             _drive(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -107,37 +108,111 @@ def to_markdown(report: dict[str, Any]) -> str:
             if p:
                 st = p["stages_ms"]
                 lines.append(
-                    f"- {m['name']} ({r['threads'] or 'default'} threads) pipeline medians, ms: "
+                    f"- {m['name']} ({threads_label(r['threads'])}) pipeline medians, ms: "
                     + ", ".join(f"{k} {v:.2f}" for k, v in st.items())
                 )
         lines.append(f"- {m['name']}: Edge TPU — {m['edgetpu']['verdict']}")
     return "\n".join(lines) + "\n"
 
 
+def threads_label(threads: int | str | None) -> str:
+    """``1 thread``, ``2 threads``, ``default threads``."""
+    if threads in (None, "default", "–"):
+        return "default threads"
+    return f"{threads} thread" if str(threads) == "1" else f"{threads} threads"
+
+
 def print_table(report: dict[str, Any], file: TextIO | None = None) -> None:
     """A table when it fits the terminal; otherwise (narrow terminal, or piped) one block
     per model and thread count, a figure per line, readable at any width."""
+    _print_rows(
+        rows(report),
+        list(TERMINAL_COLUMNS),
+        lambda r: f"{r.get('model', '')} ({threads_label(r.get('threads'))})",
+        "edge-bench",
+        file,
+    )
+
+
+HTTP_COLUMNS = (
+    "concurrency",
+    "requests",
+    "ok/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "statuses",
+    "server total ms",
+    "server invoke ms",
+    "HTTP overhead ms",
+    "overhead share",
+)
+
+
+def http_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per concurrency level: the HTTP report's table."""
+    out = []
+    for lv in report["levels"]:
+        lat = lv["latency_ms"] or {}
+        srv = lv["server_ms"]
+        out.append(
+            {
+                "concurrency": str(lv["concurrency"]),
+                "requests": str(lv["requests"]),
+                "ok/s": _f(lv["throughput_rps"], 1),
+                "p50 ms": _f(lat.get("p50")),
+                "p90 ms": _f(lat.get("p90")),
+                "p99 ms": _f(lat.get("p99")),
+                "statuses": " ".join(f"{k}×{v}" for k, v in sorted(lv["statuses"].items())),
+                "server total ms": _f(srv.get("total")),
+                "server invoke ms": _f(srv.get("invoke")),
+                "HTTP overhead ms": _f(lv["http_overhead_ms"]),
+                "overhead share": _f(lv.get("http_overhead_share")),
+            }
+        )
+    return out
+
+
+def print_http(report: dict[str, Any], file: TextIO | None = None) -> None:
+    """The HTTP report for a terminal: a table when it fits, else a block per level."""
+    _print_rows(
+        http_rows(report),
+        list(HTTP_COLUMNS),
+        lambda r: f"concurrency {r['concurrency']}",
+        f"edge-bench {report['url']}",
+        file,
+        first=1,
+    )
+
+
+def _print_rows(
+    data: list[dict[str, str]],
+    cols: list[str],
+    heading: Callable[[dict[str, str]], str],
+    title: str,
+    file: TextIO | None,
+    *,
+    first: int = 2,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(file=file)
-    data = rows(report)
-    cols = list(TERMINAL_COLUMNS)
     widths = [max([len(c)] + [len(r.get(c, "")) for r in data]) for c in cols]
     needed = sum(widths) + 3 * len(cols) + 1  # rich's borders and padding
     if console.is_terminal and needed <= console.width:
-        table = Table(title="edge-bench", header_style="bold")
+        table = Table(title=title, header_style="bold")
         for c in cols:
-            table.add_column(c, justify="left" if c == "model" else "right")
+            table.add_column(c, justify="left" if c == cols[0] else "right")
         for r in data:
             table.add_row(*(r.get(c, "") for c in cols))
         console.print(table)
         return
-    key_width = max(len(c) for c in cols[2:])
+    key_width = max(len(c) for c in cols[first:])
     out = file or sys.stdout
     for r in data:
-        out.write(f"{r.get('model', '')} ({r.get('threads', '')} threads)\n")
-        for c in cols[2:]:
+        out.write(heading(r) + "\n")
+        for c in cols[first:]:
             if r.get(c):
                 out.write(f"  {c:<{key_width}}  {r[c]}\n")
     out.flush()
@@ -228,18 +303,9 @@ def http_markdown(report: dict[str, Any]) -> str:
         f"- client machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
         f"images: {report['images']}; response: {report['response']}",
         "",
-        "| concurrency | requests | ok/s | p50 ms | p90 ms | p99 ms | statuses | server total ms"
-        " | server invoke ms | HTTP overhead ms | overhead share |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(HTTP_COLUMNS) + " |",
+        "|" + "---|" * len(HTTP_COLUMNS),
     ]
-    for lv in report["levels"]:
-        lat = lv["latency_ms"] or {}
-        srv = lv["server_ms"]
-        statuses = " ".join(f"{k}×{v}" for k, v in sorted(lv["statuses"].items()))
-        lines.append(
-            f"| {lv['concurrency']} | {lv['requests']} | {_f(lv['throughput_rps'], 1)} | "
-            f"{_f(lat.get('p50'))} | {_f(lat.get('p90'))} | {_f(lat.get('p99'))} | {statuses} | "
-            f"{_f(srv.get('total'))} | {_f(srv.get('invoke'))} | {_f(lv['http_overhead_ms'])} | "
-            f"{_f(lv.get('http_overhead_share'))} |"
-        )
+    for r in http_rows(report):
+        lines.append("| " + " | ".join(r[c] for c in HTTP_COLUMNS) + " |")
     return "\n".join(lines) + "\n"

@@ -30,6 +30,7 @@ from edge_runtime.bench import hardening, zone_cost
 from edge_runtime.bench.daemon import Daemon, start_daemon
 from edge_runtime.bench.http_bench import parse_server_timing
 from edge_runtime.bench.int8_kernels import measure, ratio_table
+from edge_runtime.bench.report import threads_label
 from edge_runtime.defaults import data_root
 from edge_runtime.system_info import int8_features
 
@@ -413,7 +414,7 @@ def system_ratios(
     return [
         (
             f"default model invoke p50 with the default {threads['default']} threads ÷ the "
-            f"best measured ({threads['best']} threads)",
+            f"best measured ({threads_label(threads['best'])})",
             threads["ratio"],
             1.10,
             True,

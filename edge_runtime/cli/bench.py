@@ -57,8 +57,10 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
     from edge_runtime.folders import list_images
     from edge_runtime.system_info import machine_info
 
-    if not args.images or not args.images.is_dir():
+    if not args.images:
         raise UsageError("HTTP mode needs --images DIR (images to upload)")
+    if not args.images.is_dir():
+        raise UsageError(f"--images {args.images}: no such folder")
     images = list_images(args.images)
     levels = bench_http(
         args.url,
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main_http(args: argparse.Namespace) -> int:
     import httpx
 
-    from edge_runtime.bench.report import http_markdown, to_json
+    from edge_runtime.bench.report import http_markdown, print_http, to_json
     from edge_runtime.errors import EdgeRuntimeError
 
     try:
@@ -202,7 +204,12 @@ def _main_http(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "http.json").write_text(to_json(report))
         (args.out / "http.md").write_text(http_markdown(report))
-    sys.stdout.write(to_json(report) if args.format == "json" else http_markdown(report))
+    if args.format == "json":
+        sys.stdout.write(to_json(report))
+    elif args.format == "markdown":
+        sys.stdout.write(http_markdown(report))
+    else:
+        print_http(report)
     return 0
 
 

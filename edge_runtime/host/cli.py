@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,15 +13,60 @@ from edge_runtime.errors import EdgeRuntimeError
 
 def _train(args: argparse.Namespace) -> int:
     from edge_runtime.host.config import ExperimentConfig
+    from edge_runtime.host.rebuild import remove_unfinished
     from edge_runtime.host.train import train
 
     cfg = ExperimentConfig.load(args.config)
-    if args.epochs:
-        cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": args.epochs})})
     out = args.run or Path("runs") / cfg.name
-    best = train(cfg, out, verbose=2 if args.quiet else 1)
+    if (out / "final.keras").exists():
+        raise ValueError(
+            f"{out} holds a finished run; pass --run NEW_FOLDER, or delete it to train again"
+        )
+    existed = out.exists()
+    try:
+        best = train(cfg, out, verbose=0 if args.quiet else 1, max_epochs=args.epochs)
+    except BaseException:
+        if not existed:
+            remove_unfinished(out)
+        raise
     print(f"best model: {best}")
     return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from edge_runtime.host.rebuild import RUNS, rebuild
+
+    trial = args.epochs is not None
+    runs = args.runs or (RUNS / f"trial-{args.epochs}-epochs" if trial else RUNS)
+    out = args.out or (runs / "export" if trial else Path("models"))
+    paths = rebuild(
+        args.name,
+        runs=runs,
+        out=out,
+        max_epochs=args.epochs,
+        verbose=0 if args.quiet else 1,
+        variants=args.variants.split(","),
+    )
+    for path in paths:
+        _print_bundle(path)
+    if trial:
+        print(f"a trial ({args.epochs} epochs a stage): runs in {runs}, bundles in {out}")
+    elif args.out is None:
+        _ship_default(paths)
+    return 0
+
+
+def _ship_default(paths: list[Path]) -> None:
+    """The default model's INT8 bundle ships as package data, not in models/."""
+    import shutil
+
+    from edge_runtime.defaults import DEFAULT_MODEL_FILE, PACKAGE_MODELS
+
+    for path in paths:
+        if path.name == DEFAULT_MODEL_FILE:
+            for part in (path, path.with_suffix(".json")):
+                shutil.move(part, PACKAGE_MODELS / part.name)
+            print(f"{path.name}: moved to {PACKAGE_MODELS} (the package default)")
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -33,6 +79,11 @@ def _export(args: argparse.Namespace) -> int:
     model_path = args.model or run / "best.keras"
     if not model_path.exists():
         raise FileNotFoundError(f"no trained model at {model_path}: run `edge-host train` first")
+    if args.model is None and not (run / "final.keras").exists():
+        raise ValueError(
+            f"{run} is an unfinished run: resume it with `edge-host train {args.config}` "
+            "(or export a model file with --model)"
+        )
     best = run / "best.json"
     training = {"selection": json.loads(best.read_text())} if best.exists() else {}
     if training:
@@ -76,6 +127,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     from edge_runtime.options import ModelOptions
     from edge_runtime.pipeline import Pipeline
 
+    if not args.images.is_dir():
+        raise FileNotFoundError(f"--images {args.images}: no such folder")
+    if args.masks is not None and not args.masks.is_dir():
+        raise FileNotFoundError(f"--masks {args.masks}: no such folder")
     masks = args.masks or sibling_mask_folder(args.images)
     if masks is None:
         raise FileNotFoundError(f"no --masks given and no mask folder beside {args.images}")
@@ -129,15 +184,52 @@ def _compile_edgetpu(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _verbose(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--verbose",
+        dest="tf_verbose",
+        action="store_true",
+        help="show TensorFlow's own start-up lines too",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="edge-host", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("train", help="train a model from a YAML config (resumes when interrupted)")
     p.add_argument("config", type=Path)
     p.add_argument("--run", type=Path, help="run folder (default runs/NAME)")
-    p.add_argument("--epochs", type=int, help="override the config's epochs")
+    p.add_argument("--epochs", type=_positive, help="at most this many epochs in each stage")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    _verbose(p)
     p.set_defaults(func=_train)
+
+    p = sub.add_parser(
+        "rebuild",
+        help="train every stage a shipped model needs, in order (resumable), then export it",
+    )
+    p.add_argument("name", help="a config in models/configs, e.g. unet_mnv2_camvid")
+    p.add_argument(
+        "--epochs",
+        type=_positive,
+        help="a trial: at most this many epochs a stage, runs in runs/trial-N-epochs/",
+    )
+    p.add_argument("--runs", type=Path, help="folder of the run folders (default runs/)")
+    p.add_argument("--out", type=Path, help="bundles (default ./models; a trial: RUNS/export)")
+    p.add_argument("--variants", default="float32,dynamic,int8")
+    p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    _verbose(p)
+    p.set_defaults(func=_rebuild)
 
     p = sub.add_parser("export", help="float32 / dynamic-range / INT8 bundles, evaluated on val")
     p.add_argument("config", type=Path)
@@ -147,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", default="float32,dynamic,int8")
     p.add_argument("--io", choices=["uint8", "int8"], default="uint8", help="INT8 model I/O type")
     p.add_argument("--calibration", type=int, default=100, help="representative images")
+    _verbose(p)
     p.set_defaults(func=_export)
 
     p = sub.add_parser("evaluate", help="mIoU of a .tflite through the device pipeline")
@@ -176,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_compile_edgetpu)
 
     args = parser.parse_args(argv)
+    if getattr(args, "tf_verbose", False):
+        os.environ["EDGE_HOST_VERBOSE"] = "1"
     try:
         return int(args.func(args))
     except (ValueError, FileNotFoundError, EdgeRuntimeError) as exc:

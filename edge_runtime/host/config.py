@@ -24,6 +24,19 @@ from edge_runtime.settings import read_yaml_mapping
 DEFAULT_WEIGHTS_ROOT = Path(__file__).resolve().parents[2] / "models" / "pretrained"
 
 
+def configs_root() -> Path:
+    """The shipped training configs: ``EDGE_RUNTIME_CONFIGS``, else the repository's
+    ``models/configs``."""
+    default = DEFAULT_WEIGHTS_ROOT.parent / "configs"
+    return Path(os.environ.get("EDGE_RUNTIME_CONFIGS", str(default)))
+
+
+def shipped_config(name: str) -> Path | None:
+    """``configs_root()/NAME.yaml`` when it exists."""
+    path = configs_root() / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
 def weights_root() -> Path:
     """Where relative pretrained-weight paths point: ``EDGE_RUNTIME_WEIGHTS``, else the
     repository's ``models/pretrained``."""
@@ -209,6 +222,8 @@ class PruningConfig(_Strict):
             else int(total_steps * self.begin_fraction)
         )
         end = self.end_step if self.end_step is not None else int(total_steps * self.end_fraction)
+        if end <= begin and self.begin_step is None and self.end_step is None:
+            end = begin + 1  # a run too short for the window (a trial): prune at once
         if end <= begin:
             raise ValueError(f"pruning end_step {end} must be after begin_step {begin}")
         if self.end_step is None:

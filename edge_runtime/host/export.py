@@ -13,7 +13,7 @@ from PIL import Image
 from edge_runtime.bundle import InputSpec, Manifest, sha256_file, write_manifest
 from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.inputs import model_input
-from edge_runtime.host.tf_compat import keras, tf
+from edge_runtime.host.tf_compat import keras, quiet_native_stderr, tf
 
 Quantization = Literal["float32", "dynamic", "int8"]
 IoType = Literal["float32", "uint8", "int8"]
@@ -55,7 +55,8 @@ def convert(
         if io_type != "float32":
             converter.inference_input_type = getattr(tf, io_type)
             converter.inference_output_type = getattr(tf, io_type)
-    return bytes(converter.convert())
+    with quiet_native_stderr():  # the converter's C++ prints its settings on fd 2
+        return bytes(converter.convert())
 
 
 def write_bundle(tflite: bytes, path: Path, **manifest: Any) -> Manifest:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,7 @@ class EpochReport(keras.callbacks.Callback):
         # Training on val too: its scores are no longer a selection criterion.
         self.select_last = select_last
         self.best_path = out / "best.json"
+        self.started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
@@ -269,11 +271,16 @@ class EpochReport(keras.callbacks.Callback):
                 **scores.as_dict(),
             }
             self.best_path.write_text(json.dumps(record, indent=2))
+        seconds = time.monotonic() - self.started
         print(
-            f"\nepoch {epoch + 1}: val mIoU {scores.mean_iou:.4f}  pixel acc "
-            f"{scores.pixel_accuracy:.4f}  sparsity {sparsity:.3f}",
+            f"{self.out.name} epoch {epoch + 1}/{self.params.get('epochs', '?')}: loss "
+            f"{logs.get('loss', float('nan')):.4f}  val mIoU {scores.mean_iou:.4f}  sparsity "
+            f"{sparsity:.3f}  {seconds:.0f} s",
             flush=True,
         )
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.monotonic()
 
 
 class PlotHistory(keras.callbacks.Callback):
@@ -324,13 +331,23 @@ def plot_history(csv_path: Path, out: Path) -> list[Path]:
     return written
 
 
-def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
+def train(
+    cfg: ExperimentConfig, out: Path, *, verbose: int = 1, max_epochs: int | None = None
+) -> Path:
     """Train (resuming from ``out/backup`` when present); returns the best model's path.
 
     With ``train.freeze_encoder_epochs``, a first stage in ``out/frozen_encoder/`` trains
     everything but the pretrained encoder for that many epochs (no pruning); the main stage
     then starts from its last epoch with the encoder trainable, for the remaining epochs.
+    ``max_epochs`` caps each of the two (:func:`capped`).
+    ``verbose``: 0 one short line per epoch, 1 Keras' progress bar as well.
+
+    Raises ``FileNotFoundError`` / ``ValueError`` before anything is written when an input
+    (data, ``train.init_from``, the teacher) is missing or too small.
     """
+    check_inputs(cfg)
+    if max_epochs is not None:
+        cfg = capped(cfg, max_epochs)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     frozen = cfg.train.freeze_encoder_epochs
@@ -356,6 +373,45 @@ def train(cfg: ExperimentConfig, out: Path, *, verbose: int = 1) -> Path:
             }
         )
     return _fit(cfg, out, verbose=verbose)
+
+
+def capped(cfg: ExperimentConfig, max_epochs: int) -> ExperimentConfig:
+    """``cfg`` with each of its stages (the frozen-encoder one and the rest) at most
+    ``max_epochs`` long: a quick trial of a config, recorded as what it ran."""
+    t = cfg.train
+    frozen = t.freeze_encoder_epochs if t.init_from is None else 0
+    head = min(frozen, max_epochs)
+    epochs = head + min(t.epochs - frozen, max_epochs)
+    freeze = head if frozen else t.freeze_encoder_epochs
+    update = {"epochs": epochs, "freeze_encoder_epochs": freeze}
+    return cfg.model_copy(update={"train": t.model_copy(update=update)})
+
+
+def check_inputs(cfg: ExperimentConfig) -> None:
+    """What a run needs before it starts: its data, its starting model and its teacher."""
+    for split in ("train", "val"):
+        images = cfg.data.resolve(getattr(cfg.data, f"{split}_images"))
+        if not images.is_dir():
+            raise FileNotFoundError(f"data.{split}_images: no folder {images}")
+    for field, path in (
+        ("train.init_from", cfg.train.init_from),
+        ("distillation.teacher", cfg.distillation.teacher),
+    ):
+        if path is not None and not path.exists():
+            raise FileNotFoundError(f"{field}: no model at {path}{made_by(path)}")
+
+
+def made_by(path: Path) -> str:
+    """How to make ``runs/NAME/*.keras``: the stage that writes it, when a shipped config
+    does (`` (make it with: ...)``), else nothing."""
+    from edge_runtime.host.config import shipped_config
+
+    parts = path.parts
+    if len(parts) >= 3 and parts[-3] == "runs":
+        config = shipped_config(parts[-2])
+        if config is not None:
+            return f" (make it with: edge-host rebuild {parts[-2]})"
+    return " (train the config that writes it first)"
 
 
 def class_weights(cfg: ExperimentConfig, masks: Sequence[Path]) -> np.ndarray | None:
@@ -391,6 +447,19 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         (out / "class_weights.json").write_text(
             json.dumps(dict(zip(d.labels, map(float, weights), strict=True)), indent=2)
         )
+    if not train_pairs or not val_pairs:
+        raise ValueError(
+            f"{cfg.data.name}: {len(train_pairs)} training and {len(val_pairs)} validation "
+            "image/mask pairs; a run needs at least one of each"
+        )
+    batch_size = cfg.train.batch_size
+    if len(train_pairs) < batch_size:
+        batch_size = len(train_pairs)
+        print(
+            f"note: batch size {cfg.train.batch_size} capped to {batch_size}: the training "
+            f"data has {batch_size} images",
+            flush=True,
+        )
     a = cfg.train.augment
     ds = make_dataset(
         train_pairs,
@@ -400,14 +469,14 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         std=cfg.input.std,
         ignore_index=d.ignore_index,
         class_weights=weights,
-        batch_size=cfg.train.batch_size,
+        batch_size=batch_size,
         shuffle=True,
         seed=cfg.train.seed,
         augment=Augment(a.scale_min, a.scale_max, a.flip, a.photometric),
         teacher=teacher,
         teacher_shape=teacher_shape,
     )
-    steps = cfg.train.steps_per_epoch or max(1, len(train_pairs) // cfg.train.batch_size)
+    steps = cfg.train.steps_per_epoch or max(1, len(train_pairs) // batch_size)
     total = steps * cfg.train.epochs
     ds = ds.repeat()
     model = initial_model(cfg)
@@ -447,7 +516,11 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
     if cfg.pruning.enabled:
         callbacks.insert(0, tfmot.sparsity.keras.UpdatePruningStep())
     model.fit(
-        ds, epochs=cfg.train.epochs, steps_per_epoch=steps, callbacks=callbacks, verbose=verbose
+        ds,
+        epochs=cfg.train.epochs,
+        steps_per_epoch=steps,
+        callbacks=callbacks,
+        verbose=1 if verbose > 0 else 0,
     )
     final = strip_wrappers(model, cfg)
     final.save(out / "final.keras")
@@ -537,9 +610,7 @@ def initial_model(cfg: ExperimentConfig) -> keras.Model:
     if path is None:
         return model
     if not path.exists():
-        raise FileNotFoundError(
-            f"train.init_from: no model at {path} (train the config that writes it first)"
-        )
+        raise FileNotFoundError(f"train.init_from: no model at {path}{made_by(path)}")
     source = load_model(path)
     # A frozen-encoder stage saves its encoder as non-trainable, and Keras lists trainable
     # weights first: unfreeze so both models list their weights in the same order.

@@ -70,3 +70,36 @@ def test_http_mode_reports_latency_statuses_and_overhead(
 def test_http_mode_needs_images(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--url", "http://127.0.0.1:9"]) == 2
     assert "needs --images" in capsys.readouterr().err
+
+
+def test_http_mode_names_a_missing_image_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--url", "http://127.0.0.1:9", "--images", str(tmp_path / "photos")]) == 2
+    err = capsys.readouterr().err
+    assert "photos: no such folder" in err and "needs --images" not in err
+
+
+def test_a_daemon_that_refuses_the_uploads_is_an_error_not_a_report(
+    zoo_dir: Path, camvid_val: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(camvid_val[0], images / camvid_val[0].name)
+    token_file = tmp_path / "token"
+    token_file.write_text("a-token-of-thirty-two-characters-x\n")
+    model = zoo.bundle(zoo_dir, tmp_path, "unet_uint8_logits")
+    d = start_daemon(tmp_path, "--model", str(model), "--token-file", str(token_file))
+    try:
+        d.wait("/readyz")
+        args = ["--url", d.url, "--images", str(images), "--concurrency", "1", "--duration", "1"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "refused the first upload: 401" in err and "pass --token" in err
+        # With the token: a report, printed for a terminal as blocks within 80 columns.
+        assert main([*args, "--token", "a-token-of-thirty-two-characters-x"]) == 0
+        out = capsys.readouterr().out
+    finally:
+        assert d.stop() == 0
+    assert "concurrency 1" in out and "200×" in out
+    assert max(len(line) for line in out.splitlines()) <= 80, out

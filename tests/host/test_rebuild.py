@@ -1,0 +1,111 @@
+"""Staged rebuilds of the shipped configs, run on the committed samples as a new user would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from edge_runtime.defaults import SAMPLES
+from edge_runtime.host.config import configs_root
+
+pytestmark = pytest.mark.host
+
+# What models/README.md ships (the final stage of each).
+SHIPPED = sorted(
+    {"unet_mnv2_camvid", "fcn32s_mnv2_camvid", "unet_coco", "unet_camvid", "fcn32s_camvid"}
+)
+
+
+def test_stages_come_dependencies_first() -> None:
+    from edge_runtime.host.rebuild import stages
+
+    names = [s.name for s in stages("unet_mnv2_camvid")]
+    assert names[-1] == "unet_mnv2_camvid"
+    assert names.index("unet_mnv2_camvid_s1") < names.index("unet_mnv2_camvid")
+    assert len(names) == len(set(names))
+    assert [s.name for s in stages("unet_camvid")] == ["unet_camvid_s60", "unet_camvid"]
+    # Under another runs folder, every reference between stages moves with it.
+    moved = stages("unet_camvid", Path("elsewhere"))
+    assert moved[1].config.train.init_from == Path("elsewhere/unet_camvid_s60/best.keras")
+    assert moved[1].run == Path("elsewhere/unet_camvid")
+
+
+def test_an_unknown_name_lists_the_configs_and_a_cycle_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edge_runtime.host.rebuild import stages
+
+    with pytest.raises(FileNotFoundError, match=r"no config nope\.yaml .*unet_mnv2_camvid"):
+        stages("nope")
+    base = (configs_root() / "unet_camvid.yaml").read_text()
+    for a, b in (("a", "b"), ("b", "a")):
+        text = re.sub(r"(?m)^name: .*$", f"name: {a}", base)
+        text = re.sub(r"init_from: .*", f"init_from: runs/{b}/best.keras", text)
+        (tmp_path / f"{a}.yaml").write_text(text)
+    monkeypatch.setenv("EDGE_RUNTIME_CONFIGS", str(tmp_path))
+    with pytest.raises(ValueError, match="stages read each other: a -> b -> a"):
+        stages("a")
+
+
+@pytest.fixture
+def on_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working folder, the committed samples as the data (as in a bare clone)."""
+    monkeypatch.setenv("EDGE_RUNTIME_DATA", str(SAMPLES))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_model_rebuilds_for_one_epoch_on_the_samples(
+    name: str, on_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge_runtime.host.cli import main
+    from edge_runtime.host.rebuild import stages
+    from edge_runtime.pipeline import Pipeline
+
+    assert main(["rebuild", name, "--epochs", "1", "--quiet", "--variants", "int8"]) == 0
+    out = capsys.readouterr().out
+    runs = Path("runs/trial-1-epochs")
+    plan = stages(name, runs)
+    for i, stage in enumerate(plan, 1):
+        assert f"== stage {i}/{len(plan)} {stage.name}: training" in out
+        assert (stage.run / "final.keras").exists()
+    bundle = runs / "export" / f"{name}_int8.tflite"
+    pipe = Pipeline.open(bundle)
+    kind = "coco/val2017" if "coco" in name else "camvid/val"
+    image = sorted((SAMPLES / kind).iterdir())[0]
+    seg = pipe.segment(image.read_bytes())
+    assert seg.label_map.max() < len(pipe.spec.labels)
+    assert not Path("models").exists()  # a trial never touches the shipped models
+    # Run again: every stage is finished, none is trained twice.
+    assert main(["rebuild", name, "--epochs", "1", "--quiet", "--variants", "int8"]) == 0
+    again = capsys.readouterr().out
+    assert again.count("finished earlier") == len(plan) and "training" not in again
+
+
+def test_a_missing_stage_input_names_the_command_that_makes_it(
+    on_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge_runtime.host.cli import main
+
+    config = configs_root() / "unet_mnv2_camvid.yaml"
+    assert main(["train", str(config), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "runs/unet_mnv2_camvid_s1/best.keras" in err
+    assert "edge-host rebuild unet_mnv2_camvid_s1" in err
+    assert not Path("runs/unet_mnv2_camvid").exists()  # nothing half-written left behind
+
+
+def test_export_refuses_an_unfinished_run(
+    on_samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge_runtime.host.cli import main
+
+    run = Path("runs/unet_camvid_s60")
+    run.mkdir(parents=True)
+    (run / "best.keras").write_bytes(b"")  # an interrupted run's best so far
+    assert main(["export", str(configs_root() / "unet_camvid_s60.yaml")]) == 2
+    assert "unfinished run: resume it with `edge-host train" in capsys.readouterr().err
