@@ -20,6 +20,7 @@ from edge_runtime.errors import SettingsError
 from edge_runtime.mqtt import MqttSettings
 from edge_runtime.options import ModelOptions
 from edge_runtime.secrets import read_secret
+from edge_runtime.suggest import did_you_mean
 from edge_runtime.zones import ZoneSpec
 
 __all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
@@ -107,7 +108,8 @@ class ModelSettings(BaseSettings, ModelOptions):
                     if top in data
                     else f"EDGE_RUNTIME_{top.upper()}"
                 )
-                lines.append(f"{name} ({origin}): {err['msg']}")
+                hint = did_you_mean(cls, err["loc"]) if err["type"] == "extra_forbidden" else ""
+                lines.append(f"{name} ({origin}): {err['msg']}{hint}")
             raise SettingsError("invalid settings: " + "; ".join(lines)) from exc
         except ValueError as exc:  # e.g. an environment value that is not valid JSON
             raise SettingsError(f"invalid settings: {exc}") from exc

@@ -34,6 +34,15 @@ def test_errors_name_the_setting_and_its_origin(
         Settings.load(config)
     assert "overlay_alpha (config file)" in str(info.value)
     assert "bogus (config file)" in str(info.value)
+    config.write_text("treads: 2\nmqtt: {host: h, prot: 1883}\n")
+    with pytest.raises(SettingsError) as info:
+        Settings.load(config)
+    assert "treads (config file): Extra inputs are not permitted (did you mean 'threads'?)" in str(
+        info.value
+    )
+    assert "mqtt.prot (config file): Extra inputs are not permitted (did you mean 'port'?)" in str(
+        info.value
+    )
     monkeypatch.setenv("EDGE_RUNTIME_PORT", "eighty")
     with pytest.raises(SettingsError, match=r"port \(EDGE_RUNTIME_PORT\)"):
         Settings.load()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from edge_runtime import edgetpu
 from edge_runtime.errors import ModelError
@@ -66,29 +67,45 @@ def run(args: argparse.Namespace) -> int:
     try:
         from edge_runtime.defaults import default_model
 
-        model = str(default_model())
+        found_model = default_model()
+        from edge_runtime.defaults import PACKAGE_MODELS
+
+        in_package = found_model.parent == PACKAGE_MODELS
+        model = f"{found_model.name} (package data)" if in_package else str(found_model)
         has_model = True
     except ModelError:
         from edge_runtime.defaults import DEFAULT_MODEL_FILE
 
         model, has_model = f"{DEFAULT_MODEL_FILE} not found", False
     rows.append(("default model", has_model, model, "pass --model PATH or set EDGE_RUNTIME_MODEL"))
+    if str(info["machine"]).startswith(("armv6", "armv7")):
+        rows.insert(
+            0,
+            (
+                "platform",
+                False,
+                f"32-bit Arm ({info['machine']})",
+                "PyPI has no ai-edge-litert and no tflite-runtime wheel for 32-bit Arm and "
+                "Python 3.10+: install 64-bit Raspberry Pi OS (Bookworm) "
+                "(README: On a Raspberry Pi)",
+            ),
+        )
     pi = info["raspberry_pi"]
-    print(
-        f"machine      {info['cpu']} ({info['cores']} cores, {info['machine']}, "
-        f"governor {info['governor'] or 'n/a'})"
-    )
+    print(f"machine      {info['cpu']}")
+    governor = info["governor"] or "n/a"
+    print(f"             {info['cores']} cores, {info['machine']}, governor {governor}")
     print(f"board        {pi or 'not a Raspberry Pi'}")
     print(f"python       {info['python']}, numpy {info['numpy']}, Pillow {info['pillow']}")
     if info["governor"] not in (None, "performance"):
-        print(
-            "             hint: for stable latency, "
-            "echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor"
-        )
+        print("             hint: for stable latency, set the performance governor:")
+        print("             echo performance | sudo tee \\")
+        print("               /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor")
     for what, ok, found, advice in rows:
         mark = "ok" if ok else ("--" if ok is None else "!!")
         print(f"[{mark}] {what:13} {found}")
         if not ok:
-            print(f"     {'':13} {advice}")
-    # Only a missing interpreter or model makes this machine unable to segment.
-    return 0 if rows[0][1] and has_model else 1
+            print(textwrap.fill(advice, 80, initial_indent=" " * 19, subsequent_indent=" " * 19))
+    # Only a missing interpreter or model (or a platform with neither) stops segmenting.
+    interpreter = next(ok for what, ok, _, _ in rows if what == "interpreter")
+    platform = all(ok for what, ok, _, _ in rows if what == "platform")
+    return 0 if interpreter and has_model and platform else 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -59,17 +58,32 @@ def describe(path: Path) -> dict[str, Any]:
     }
 
 
+WIDTH = 80  # every line but the first (the path as given) fits an 80-column terminal
+
+
 def _print_scores(split: str, scores: dict[str, Any]) -> None:
-    """``val: mIoU 54.7 %, pixel accuracy 82.7 % (17,155,529 pixels)`` then per-class IoU,
-    a few classes a line."""
-    head = [f"mIoU {scores['mean_iou']:.1%}"] if "mean_iou" in scores else []
+    """``val: mIoU 54.72 %, pixel accuracy 82.7 % (17,155,529 pixels)`` then per-class
+    IoU, a few classes a line. mIoU has two decimals, as the model card gives it."""
+    head = [f"mIoU {scores['mean_iou']:.2%}"] if "mean_iou" in scores else []
     if "pixel_accuracy" in scores:
         head.append(f"pixel accuracy {scores['pixel_accuracy']:.1%}")
-    pixels = f" ({scores['pixels']:,} pixels)" if "pixels" in scores else ""
-    print(f"  {split}: {', '.join(head)}{pixels}")
+    print(f"  {split}: {', '.join(head)}")
+    if "pixels" in scores:
+        print(f"    over {scores['pixels']:,} labelled pixels")
     per_class = [f"{k} {v:.1%}" for k, v in (scores.get("per_class_iou") or {}).items()]
-    for i in range(0, len(per_class), 4):
-        print(("    IoU " if i == 0 else "        ") + ", ".join(per_class[i : i + 4]))
+    _wrapped("    IoU", per_class)
+
+
+def _wrapped(head: str, items: list[str]) -> None:
+    """``items`` joined by commas, as many a line as fit, never split inside one."""
+    line = head
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if line.strip() and len(line) + 1 + len(piece) > WIDTH and line != head:
+            print(line)
+            line = " " * len(head)
+        line += ("" if line.endswith(" ") else " ") + piece
+    print(line)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,29 +91,34 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"{info['path']}  {info['size_bytes']:,} bytes")
+    print(f"{args.model}  {info['size_bytes']:,} bytes")
     for role in ("inputs", "outputs"):
         for t in info[role]:
             q = f"  scale {t['scale'][0]:.6g} zero point {t['zero_point'][0]}" if t["scale"] else ""
-            print(f"  {role[:-1]:6} {t['name']}: {t['dtype']}{t['shape']}{q}")
+            print(f"  {role[:-1]:6} {t['name']}")
+            print(f"         {t['dtype']}{t['shape']}{q}")
+    manifest = info["manifest"]
+    # One parameter count everywhere: the trained model's (the manifest's, as /v1/models
+    # gives it) when there is one; else the file's constants.
+    params = manifest.get("params") if manifest else None
     print(
-        f"  params {info['params']:,}  MACs {info['macs']:,}  kernels "
+        f"  params {params or info['params']:,}  MACs {info['macs']:,}  kernels "
         f"{'/'.join(info['kernel_dtypes']) or '-'}"
     )
     zero = info["zero_weight_fraction"]
     print(f"  zero weights {'-' if zero is None else f'{zero:.1%}'} of conv/FC kernels")
     print(f"  Edge TPU: {info['edgetpu_verdict']}")
-    ops = ", ".join(f"{k}×{v}" for k, v in info["ops"].items())
-    print(textwrap.fill(ops, 100, initial_indent="  ops ", subsequent_indent="      "))
-    if info["manifest"]:
-        m = info["manifest"]
+    _wrapped("  ops", [f"{k}×{v}" for k, v in info["ops"].items()])
+    if manifest:
+        m = manifest
+        print(f"  manifest: {m['name']} {m['version']}, {len(m['labels'])} labels")
         print(
-            f"  manifest: {m['name']} {m['version']}, {len(m['labels'])} labels, "
-            f"input {m['input']['width']}x{m['input']['height']} ({m['input']['resize']}), "
+            f"    input {m['input']['width']}x{m['input']['height']} ({m['input']['resize']}), "
             f"output {m['output']['kind']}"
         )
         for split, scores in (m.get("metrics") or {}).items():
             _print_scores(split, scores)
     else:
-        print("  manifest: none (bare .tflite: labels/normalization from flags or defaults)")
+        print("  manifest: none (a bare .tflite: labels and normalization from flags")
+        print("    or defaults)")
     return 0

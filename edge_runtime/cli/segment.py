@@ -101,8 +101,10 @@ def run(args: argparse.Namespace) -> int:
         target.write_bytes(encoded.data)
         top = ", ".join(f"{c.name} {c.fraction:.0%}" for c in seg.classes()[:3])
         t = encoded.segmentation.timings
+        # Two lines, the paths on the first: the figures fit 80 columns whatever they are.
+        print(f"{path} -> {target}")
         print(
-            f"{path} -> {target}  [{top}]  invoke {t.invoke_ms:.1f} ms, total {t.total_ms:.1f} ms"
+            f"  {top}; invoke {t.invoke_ms:.1f} ms, total {t.total_ms:.1f} ms"
         )
     if failed:
         print(f"edge-runtime: {done} segmented, {failed} failed", file=sys.stderr)

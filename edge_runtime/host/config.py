@@ -19,6 +19,7 @@ from pydantic import (
 from edge_runtime.bundle import InputSpec
 from edge_runtime.defaults import data_root
 from edge_runtime.settings import read_yaml_mapping
+from edge_runtime.suggest import did_you_mean
 
 # Committed with the repository (Apache-2.0, 3.4 MB): training needs nothing beside a clone.
 DEFAULT_WEIGHTS_ROOT = Path(__file__).resolve().parents[2] / "models" / "pretrained"
@@ -363,7 +364,14 @@ class ExperimentConfig(_Strict):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            raise ValueError(f"config {path}: {exc}") from exc
+            problems = []
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"])
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown key" + did_you_mean(cls, err["loc"])
+                problems.append(f"{where}: {msg}" if where else msg)
+            raise ValueError(f"config {path}: " + "; ".join(problems)) from exc
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

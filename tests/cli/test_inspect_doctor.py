@@ -46,6 +46,8 @@ def test_inspect_a_non_model(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_doctor_reports_each_component() -> None:
+    from edge_runtime.system_info import machine_info
+
     proc = subprocess.run(
         [sys.executable, "-m", "edge_runtime.cli.main", "doctor"],
         capture_output=True,
@@ -65,10 +67,29 @@ def test_doctor_reports_each_component() -> None:
     ):
         assert what in proc.stdout
     assert "ai-edge-litert" in proc.stdout
-    # No Edge TPU here: doctor says how to get one, and that is not a failure.
-    assert "apt install libedgetpu1-std" in proc.stdout
-    assert proc.returncode in (0, 1)
+    assert "[ok] default model unet_mnv2_camvid_int8.tflite (package data)" in proc.stdout
+    # An interpreter and the default model: this machine can segment, Coral or not.
+    assert proc.returncode == 0, proc.stdout
+    # Without an Edge TPU, doctor says how to get one (and that is not a failure).
+    if not machine_info()["libedgetpu"]:
+        assert "apt install libedgetpu1-std" in proc.stdout
+    assert all(len(line) <= 80 for line in proc.stdout.splitlines()), proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_doctor_on_32_bit_arm_says_to_install_the_64_bit_os(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge_runtime.cli import doctor
+    from edge_runtime.system_info import machine_info
+
+    info = {**machine_info(), "machine": "armv7l"}
+    monkeypatch.setattr(doctor, "machine_info", lambda: info)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "[!!] platform      32-bit Arm (armv7l)" in out
+    assert "64-bit Raspberry Pi OS" in " ".join(out.split())
+    assert all(len(line) <= 80 for line in out.splitlines()), out
 
 
 def test_inspect_prints_the_manifest_metrics_readably(default_model: Path) -> None:
@@ -83,6 +104,11 @@ def test_inspect_prints_the_manifest_metrics_readably(default_model: Path) -> No
     val = next(line for line in lines if line.strip().startswith("val: mIoU"))
     assert "pixel accuracy" in val and "{" not in proc.stdout
     assert any(line.strip().startswith("IoU ") for line in lines)
-    assert all(len(line) <= 100 for line in lines)
+    assert lines[0].startswith(str(default_model))  # the path as given, however long
+    assert all(len(line) <= 80 for line in lines[1:]), lines
+    # One parameter count: the manifest's, as /v1/models gives it; mIoU as the card has it.
+    manifest = json.loads(default_model.with_suffix(".json").read_text())
+    assert f"params {manifest['params']:,}" in proc.stdout
+    assert f"mIoU {manifest['metrics']['val']['mean_iou']:.2%}" in val
     # LiteRT's "Created TensorFlow Lite XNNPACK delegate" INFO line is not shown.
     assert "XNNPACK" not in proc.stderr and proc.stderr.strip() == ""

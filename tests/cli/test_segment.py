@@ -50,7 +50,12 @@ def test_segment_writes_masks_at_the_original_size(
         assert set(np.unique(np.asarray(mask))) == {0, 1, 2, 3}
     with Image.open(out / f"{camvid_val[0].stem}.png") as real:
         assert real.size == (480, 360)
-    assert "bars.png ->" in proc.stdout and "invoke" in proc.stdout
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4 and lines[0].endswith("bars.png -> " + str(out / "bars.png"))
+    # The figures go on their own line: it fits 80 columns, whatever the paths.
+    for figures in lines[1::2]:
+        assert figures.startswith("  ") and "invoke" in figures and "total" in figures
+        assert len(figures) <= 80, figures
 
 
 def test_segment_overlay_and_json(

@@ -91,6 +91,16 @@ BAD_CONFIGS = [
         r"(?s)pruning\.layers\.0\.match.*not a regular expression",
     ),
     (CAMVID + "pruning: {layers: [{match: up, final_sparsity: 1.0}]}\n", "final_sparsity"),
+    (CAMVID + "train: {epoch: 3}\n", r"train\.epoch: unknown key \(did you mean 'epochs'\?\)"),
+    (CAMVID + "channel_pruning: {enabled: true}\n", r"channel_pruning .* set train\.init_from"),
+    (CAMVID + "channel_pruning: {keep: 0}\n", r"channel_pruning\.keep"),
+    (
+        CAMVID + "channel_pruning: {layers: [{match: '(', keep: 0.5}]}\n",
+        r"channel_pruning\.layers\.0\.match: not a regular expression",
+    ),
+    (CAMVID + "distillation: {teacher: t.keras, weight: 1.5}\n", r"distillation\.weight"),
+    (CAMVID + "extends: nowhere.yaml\n", "extends nowhere.yaml, which does not exist"),
+    (CAMVID + "extends: bad.yaml\n", "extends bad.yaml makes a cycle"),
 ]
 
 
@@ -131,3 +141,19 @@ def test_fractional_pruning_steps_reach_the_final_sparsity(
     pruned_at = [float(schedule(step)[1]) for step in range(total) if bool(schedule(step)[0])]
     assert pruned_at[-1] == pytest.approx(0.6)
     assert pruned_at == sorted(pruned_at)
+
+
+def test_extends_merges_mappings_and_replaces_the_rest(tmp_path: Path) -> None:
+    base = ROOT / "models/configs/unet_mnv2_camvid.yaml"
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        f"extends: {base}\nname: child\ntrain: {{include_val: true, epochs: 3}}\n"
+        "pruning: {layers: []}\n"
+    )
+    parent, cfg = ExperimentConfig.load(base), ExperimentConfig.load(child)
+    assert cfg.name == "child" and cfg.train.include_val and cfg.train.epochs == 3
+    # Keys the child does not name come from the parent, at every depth.
+    assert cfg.train.learning_rate == parent.train.learning_rate
+    assert cfg.train.init_from == parent.train.init_from
+    assert cfg.data == parent.data and cfg.model == parent.model
+    assert cfg.pruning.layers == () and cfg.pruning.final_sparsity == parent.pruning.final_sparsity
