@@ -99,6 +99,18 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def thread_advice(threads: int | None) -> str | None:
+    """A one-line warning when ``threads`` asks for more interpreter threads than this
+    process has cores (they would time-share them: slower, not faster), else None."""
+    cores = usable_cores()
+    if threads is None or threads <= cores:
+        return None
+    return (
+        f"--threads {threads} is more than the {cores} core{'s' if cores > 1 else ''} this "
+        f"process may use: the extra threads share them (usually slower); try --threads {cores}"
+    )
+
+
 class Engine:
     """One model, one interpreter, one lock.
 

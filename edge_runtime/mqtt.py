@@ -89,7 +89,9 @@ class MqttPublisher:
         self.client.loop_start()  # paho's thread: connects, reconnects with back-off
 
     def stop(self) -> None:
-        if self.state == "connected":
+        connected = self.state == "connected"
+        self.state = "stopping"  # the disconnect that follows is ours, not a lost link
+        if connected:
             self.client.publish(f"{self.prefix}/available", "offline", qos=1, retain=True)
         self.client.disconnect()
         self.client.loop_stop()
@@ -108,6 +110,9 @@ class MqttPublisher:
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
+        if self.state == "stopping":
+            log.info("MQTT disconnected from %s", self.cfg.host)
+            return
         if self.state == "connected":
             log.warning("MQTT connection to %s lost (%s); reconnecting", self.cfg.host, reason)
         self.state = "disconnected"

@@ -245,6 +245,13 @@ class Encoded:
     data: bytes
     content_type: str
     segmentation: Segmentation  # with encode_ms and total_ms updated
+    # An overlay's (width, height): smaller than the image's when it was reduced.
+    picture_size: tuple[int, int] | None = None
+
+    @property
+    def reduced(self) -> bool:
+        seg = self.segmentation
+        return self.picture_size is not None and self.picture_size != (seg.width, seg.height)
 
 
 KEEP_ALL: int | None = None
@@ -374,11 +381,12 @@ class Pipeline:
         import json
 
         t0 = time.perf_counter()
+        size = None
         if fmt == "mask":
             data, ctype = encode_png(seg.label_image), "image/png"
         elif fmt == "overlay":
             picture = overlay(seg.image, seg.label_image, alpha, max_overlay_pixels)
-            data, ctype = encode_jpeg(picture), "image/jpeg"
+            data, ctype, size = encode_jpeg(picture), "image/jpeg", picture.size
         elif fmt == "json":
             data, ctype = b"", "application/json"
         else:
@@ -390,7 +398,7 @@ class Pipeline:
         seg = dataclasses.replace(seg, timings=timings)
         if fmt == "json":
             data = json.dumps(seg.summary()).encode()
-        return Encoded(data, ctype, seg)
+        return Encoded(data, ctype, seg, size)
 
     def close(self, timeout: float | None = None) -> bool:
         return self.engine.close(timeout)

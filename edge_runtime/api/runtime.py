@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edge_runtime.api.prometheus import Metrics
 from edge_runtime.api.zone_watch import ZoneWatch
-from edge_runtime.engine import usable_cores
+from edge_runtime.engine import thread_advice, usable_cores
 from edge_runtime.errors import ManifestError, SettingsError
 from edge_runtime.options import ModelOptions
 from edge_runtime.pipeline import Pipeline, Segmentation
@@ -53,6 +53,9 @@ class Runtime:
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
+        advice = thread_advice(settings.threads)
+        if advice:
+            log.warning("%s", advice)
         pipe = Pipeline.open(options=model_options(settings), max_pixels=settings.max_pixels)
         runtime = cls(settings, pipe)
         if settings.source:

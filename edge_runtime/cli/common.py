@@ -69,7 +69,13 @@ def model_options(args: argparse.Namespace, config_file: Path | None = None) -> 
 
 
 def open_pipeline(args: argparse.Namespace) -> Pipeline:
-    pipe = Pipeline.open(options=model_options(args))
+    from edge_runtime.engine import thread_advice
+
+    options = model_options(args)
+    advice = thread_advice(options.threads)
+    if advice:
+        print(f"edge-runtime: warning: {advice}", file=sys.stderr)
+    pipe = Pipeline.open(options=options)
     if pipe.engine.delegate.fell_back:
         print(f"edge-runtime: warning: {pipe.engine.delegate.describe()}", file=sys.stderr)
     return pipe

@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
         t = encoded.segmentation.timings
         # Two lines, the paths on the first: the figures fit 80 columns whatever they are.
         print(f"{path} -> {target}")
-        print(
-            f"  {top}; invoke {t.invoke_ms:.1f} ms, total {t.total_ms:.1f} ms"
-        )
+        print(f"  {top}; invoke {t.invoke_ms:.1f} ms, total {t.total_ms:.1f} ms")
     if failed:
         print(f"edge-runtime: {done} segmented, {failed} failed", file=sys.stderr)
     return 1 if failed else 0

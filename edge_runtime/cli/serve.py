@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         http=_protocol_class(),
     )
     server = _server_class()(config, on_exit=lambda: begin_shutdown(app))
+    logging.getLogger("edge_runtime").info("%s", open_hint(settings, sock.getsockname()[1]))
     server.run(sockets=[sock])
     code = 0 if server.started else 1
     _exit_now_if_an_invoke_is_stuck(code)
@@ -121,6 +122,20 @@ def _exit_now_if_an_invoke_is_stuck(code: int) -> None:
 
 
 EXIT_PORT_IN_USE = 3
+
+
+def open_hint(settings: Settings, port: int) -> str:
+    """The line that tells a person where to look: the live page, and how to upload."""
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        where = f"http://<this machine's address>:{port}"
+    else:
+        where = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    page = "the live page" if settings.source else "the page (no --source: uploads only)"
+    return (
+        f"open {where}/ for {page}; upload with curl -F image=@photo.jpg "
+        f"'{where}/v1/segment?format=overlay' -o overlay.jpg; API docs at {where}/docs"
+    )
 
 
 def load_settings(args: argparse.Namespace) -> Settings:

@@ -123,8 +123,18 @@ def test_serve_defaults_to_the_shipped_model(
             )
         names = [cls["name"] for cls in r.json()["classes"]]
         assert r.status_code == 200 and "Road" in names[:3]  # a street scene: mostly road
+        # HEAD answers like GET; the OpenAPI document has each operation once.
+        assert httpx.head(d.url + "/").status_code == 200
+        assert httpx.head(d.url + "/readyz").status_code == 200
+        doc = httpx.get(d.url + "/openapi.json").json()
+        ids = [op["operationId"] for path in doc["paths"].values() for op in path.values()]
+        assert len(ids) == len(set(ids))
     finally:
         assert d.stop() == 0
+    log = d.log.read_text()
+    # Where to look, said once the daemon listens: the page, an upload, the docs.
+    assert f"open {d.url}/ for the page (no --source: uploads only)" in log
+    assert "Duplicate Operation ID" not in log
 
 
 def test_a_taken_port_is_one_line_and_exit_3(bars_model: Path, tmp_path: Path) -> None:

@@ -142,6 +142,9 @@ def test_events_shares_and_discovery_reach_the_broker(
     finally:
         listener.close()
         assert d.stop() == 0
+    log = d.log.read_text()
+    # A clean stop is not a lost connection.
+    assert "MQTT disconnected from 127.0.0.1" in log and "lost" not in log
 
 
 def test_the_daemon_outlives_the_broker_and_reconnects(

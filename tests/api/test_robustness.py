@@ -36,6 +36,12 @@ def test_extreme_aspect_ratio_overlay_is_sent_reduced_not_a_500(
         assert r.status_code == 200, r.text
         with Image.open(io.BytesIO(r.content)) as overlay:
             assert overlay.format == "JPEG" and max(overlay.size) <= 65_500
+        # The response says the picture was reduced, and from what.
+        assert r.headers["X-Overlay-Reduced-From"] == f"{size[0]}x{size[1]}"
+        small = c.post(
+            "/v1/segment?format=overlay", content=png(64, 48), headers={"Content-Type": "image/png"}
+        )
+        assert small.status_code == 200 and "X-Overlay-Reduced-From" not in small.headers
         mask = c.post(
             "/v1/segment?format=mask", content=png(*size), headers={"Content-Type": "image/png"}
         )

@@ -142,14 +142,60 @@ def test_page_draws_the_zones_with_their_shares(
             # The outline sits over the left half of the stream as drawn on the screen.
             box = page.locator("#zone-layer polygon").bounding_box()
             view = page.locator("#view").bounding_box()
+            # Outlines only (a tint would change the class colours), the zone's name drawn
+            # at its corner, and swatches ringed so the darkest colours show.
+            fill = page.evaluate(
+                "() => getComputedStyle(document.querySelector('#zone-layer polygon')).fill"
+            )
+            tag = page.locator(".zone-name[data-zone=left]")
+            tag_text, tag_box = tag.text_content(), tag.bounding_box()
+            ring = page.evaluate(
+                "() => getComputedStyle(document.querySelector('.swatch')).borderTopColor"
+            )
             browser.close()
+        assert fill == "none"
+        assert tag_text == "left" and tag_box is not None
+        assert abs(tag_box["x"] - view["x"]) <= 8 and abs(tag_box["y"] - view["y"]) <= 8
+        assert ring == "rgb(221, 221, 221)"
         assert points == "0,0 0.5,0 0.5,1 0,1"
         assert len(text) == 1 and text[0].startswith("left: black ") and ", red " in text[0]
         assert box is not None and view is not None
-        # (the box includes the 2 px outline, drawn across the edge)
+        # (the box includes the outline, 4 px when active, drawn across the edge)
         centre = box["x"] + box["width"] / 2
         assert abs(centre - (view["x"] + view["width"] / 4)) <= 3
-        assert abs(box["width"] - view["width"] / 2) <= 8
-        assert abs(box["height"] - view["height"]) <= 8
+        assert abs(box["width"] - view["width"] / 2) <= 16
+        assert abs(box["height"] - view["height"]) <= 16
+    finally:
+        assert d.stop() == 0
+
+
+def test_page_without_a_source_says_how_to_upload_and_takes_a_photo(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    d = start_daemon(tmp_path, "--model", str(bars_model))  # the README's plain `serve`
+    try:
+        d.wait("/readyz")
+        with sync_playwright() as pw:
+            browser, page = open_live_page(pw, d)
+            page.wait_for_selector("#uploads", state="visible", timeout=20000)
+            hint = page.locator("#curl").text_content()
+            view_hidden = not page.locator("#view").is_visible()  # no broken image
+            page.set_input_files("#photo", str(camvid_val[0]))
+            page.wait_for_function(
+                "() => { const i = document.getElementById('view');"
+                " return i.style.display === 'block' && i.complete && i.naturalWidth > 0; }",
+                timeout=20000,
+            )
+            size = page.evaluate(
+                "() => [document.getElementById('view').naturalWidth,"
+                " document.getElementById('view').naturalHeight]"
+            )
+            browser.close()
+        assert view_hidden
+        upload = f"'{d.url}/v1/segment?format=overlay'"
+        assert hint == f"curl -F image=@photo.jpg {upload} -o overlay.jpg"
+        assert size == [480, 360]  # the overlay of the photo, at its own size
     finally:
         assert d.stop() == 0

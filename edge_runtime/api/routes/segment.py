@@ -129,6 +129,8 @@ def _respond(
     seg = encoded.segmentation
     rt.metrics.observe(seg.timings, "upload")
     headers = {"Server-Timing": server_timing(seg.timings)}
+    if encoded.reduced:  # say so: the picture is smaller than the upload (the mask never is)
+        headers["X-Overlay-Reduced-From"] = f"{seg.width}x{seg.height}"
     if fmt == "json":
         doc = seg.summary()
         if include_mask:
