@@ -13,12 +13,15 @@ import itertools
 import json
 import logging
 import re
+import stat
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from edge_runtime.errors import SettingsError
 from edge_runtime.zones import ZoneSpec
 
 log = logging.getLogger(__name__)
@@ -81,46 +84,113 @@ class EventTracker:
                     state.active = None
         return started, ended
 
+    def active(self) -> list[Event]:
+        """The events open now."""
+        return [p.active for p in self._pairs.values() if p.active is not None]
+
+    def close_all(self, now: float) -> list[Event]:
+        """End every open event at ``now`` (a stop); returns them."""
+        ended = []
+        for state in self._pairs.values():
+            if state.active is not None:
+                state.active.end = now
+                ended.append(state.active)
+                state.active = None
+            state.above = state.below = 0
+            state.run_peak = 0.0
+        return ended
+
 
 class EventStore:
-    """Events newest last in memory (bounded like the folder), JPEG + JSON on disk."""
+    """Events newest last in memory (bounded like the folder), JPEG + JSON on disk.
+
+    Sidecars are data, never paths: an event's snapshot is always ``<id>.jpg`` beside its
+    ``<id>.json`` (whatever a sidecar says), ids are checked, and anything unreadable,
+    corrupted or not a regular file is skipped at start with one line. A failed write
+    (a full or read-only disk) is counted and reported (``problem``), leaves no partial
+    file, and loses nothing else: the event stays listed and is still published.
+    """
 
     def __init__(self, folder: Path, max_count: int = 500, max_bytes: int = 100 * 2**20):
         self.folder, self.max_count, self.max_bytes = folder, max_count, max_bytes
         self._events: OrderedDict[str, Event] = OrderedDict()
         self._lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
+        self.write_failures = 0
+        self.problem: str | None = None  # the last write failure, until a write succeeds
+        self._last_warning = -WARN_EVERY_S
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SettingsError(f"events_dir {folder}: cannot create it ({exc.strerror})") from exc
         self._load()
 
     def _load(self) -> None:
-        for path in sorted(self.folder.glob("*.json")):
-            try:
-                event = Event(**json.loads(path.read_text()))
-            except (OSError, ValueError, TypeError) as exc:
-                log.warning("ignoring unreadable event file %s: %s", path.name, exc)
+        skipped = []
+        for path in sorted(self.folder.iterdir()):
+            if path.name.endswith(".part"):  # an interrupted write
+                with contextlib.suppress(OSError):
+                    path.unlink()
                 continue
-            if EVENT_ID.match(event.id):
-                self._events[event.id] = event
+            if path.suffix != ".json":
+                continue
+            try:
+                event = _read_sidecar(path)
+            except ValueError as exc:
+                skipped.append(f"{path.name} ({exc})")
+                continue
+            snapshot = self.folder / f"{event.id}.jpg"
+            event.snapshot = snapshot.name if _regular(snapshot) else None
+            if event.end is None:  # the daemon stopped without closing it: last write
+                event.end = path.stat().st_mtime
+            self._events[event.id] = event
+        if skipped:
+            log.warning(
+                "events_dir %s: skipped %d file(s): %s",
+                self.folder,
+                len(skipped),
+                "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""),
+            )
+        self._events = OrderedDict(sorted(self._events.items()))
         self._prune()
 
     def add(self, event: Event, snapshot: bytes | None) -> None:
+        """Keep ``event`` (and its snapshot); never raises for a disk problem."""
         with self._lock:
+            event.snapshot = None
+            ok = True
             if snapshot is not None:
-                event.snapshot = f"{event.id}.jpg"
-                (self.folder / event.snapshot).write_bytes(snapshot)
+                ok = self._put(f"{event.id}.jpg", snapshot)
+                event.snapshot = f"{event.id}.jpg" if ok else None
             self._events[event.id] = event
-            self._write(event)
+            if self._put(f"{event.id}.json", json.dumps(event.as_dict()).encode()) and ok:
+                self.problem = None
             self._prune()
 
     def update(self, event: Event) -> None:
         with self._lock:
-            if event.id in self._events:  # not pruned meanwhile
-                self._write(event)
+            if event.id not in self._events:  # pruned meanwhile
+                return
+            if self._put(f"{event.id}.json", json.dumps(event.as_dict()).encode()):
+                self.problem = None
 
-    def _write(self, event: Event) -> None:
-        tmp = self.folder / f"{event.id}.json.part"
-        tmp.write_text(json.dumps(event.as_dict()))
-        tmp.replace(self.folder / f"{event.id}.json")
+    def _put(self, name: str, data: bytes) -> bool:
+        """Write ``name`` whole or not at all; a failure is counted, logged (once a
+        minute at most) and kept as ``problem`` until an event is written whole."""
+        tmp = self.folder / f"{name}.part"
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(self.folder / name)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            self.write_failures += 1
+            self.problem = f"cannot write events to {self.folder}: {exc.strerror}"
+            now = time.monotonic()
+            if now - self._last_warning >= WARN_EVERY_S:
+                self._last_warning = now
+                log.warning("%s (%d failed writes so far)", self.problem, self.write_failures)
+            return False
+        return True
 
     def _size(self, event: Event) -> int:
         total = 0
@@ -134,10 +204,10 @@ class EventStore:
         sizes = {e.id: self._size(e) for e in self._events.values()}
         total = sum(sizes.values())
         while self._events and (len(self._events) > self.max_count or total > self.max_bytes):
-            oldest_id, oldest = self._events.popitem(last=False)
+            oldest_id, _ = self._events.popitem(last=False)
             total -= sizes[oldest_id]
-            for name in (f"{oldest_id}.json", oldest.snapshot):
-                if name:
+            for name in (f"{oldest_id}.json", f"{oldest_id}.jpg"):
+                with contextlib.suppress(OSError):
                     (self.folder / name).unlink(missing_ok=True)
 
     def page(self, limit: int = 20, before: str | None = None) -> list[Event]:
@@ -152,5 +222,58 @@ class EventStore:
         with self._lock:
             return self._events.get(event_id)
 
-    def snapshot_path(self, event: Event) -> Path | None:
-        return self.folder / event.snapshot if event.snapshot else None
+    def snapshot(self, event_id: str) -> bytes | None:
+        """The event's snapshot JPEG, read whole under the lock the pruner takes: never
+        half a file, never a path a sidecar named."""
+        with self._lock:
+            event = self._events.get(event_id)
+            if event is None or event.snapshot is None:
+                return None
+            try:
+                return (self.folder / f"{event.id}.jpg").read_bytes()
+            except OSError:
+                return None
+
+
+WARN_EVERY_S = 60.0
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _read_sidecar(path: Path) -> Event:
+    """The event a sidecar holds; ``ValueError`` with the reason for anything else."""
+    if not _regular(path):  # a FIFO would block the read forever, a link lead elsewhere
+        raise ValueError("not a regular file")
+    if path.stat().st_size > 64 * 1024:
+        raise ValueError("too large for an event")
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"unreadable: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    event_id = doc.get("id")
+    if not isinstance(event_id, str) or not EVENT_ID.match(event_id):
+        raise ValueError("no valid id")
+    if path.name != f"{event_id}.json":
+        raise ValueError(f"its id {event_id} does not match the file name")
+    try:
+        start, end, peak = doc["start"], doc.get("end"), doc["peak"]
+        zone, label = doc["zone"], doc["label"]
+        if not (isinstance(zone, str) and isinstance(label, str)):
+            raise TypeError("zone and label must be strings")
+        return Event(
+            event_id,
+            zone,
+            label,
+            float(start),
+            None if end is None else float(end),
+            float(peak),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"bad fields: {exc}") from exc

@@ -109,10 +109,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         return response
 
     def _count(request: Request, status: int) -> None:
+        # Labels only from closed sets (a client's made-up method must not make a series):
+        # the routes the app registered, the standard methods, the status classes.
         path = getattr(request.scope.get("route"), "path", "unmatched")
-        runtime.metrics.requests.labels(path, request.method, str(status)).inc()
+        method = request.method if request.method in METHODS else "other"
+        code = str(status) if 100 <= status <= 599 else "other"
+        runtime.metrics.requests.labels(path, method, code).inc()
 
     return app
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 def begin_shutdown(app: FastAPI) -> None:

@@ -85,3 +85,16 @@ def install(app: FastAPI) -> None:
         # A bug, not bad input: log it whole, answer without internals.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal error (logged)")
+
+
+def refuse_repeated_parameters(request: Request) -> None:
+    """A query parameter given twice is a 422: last-one-wins would silently ignore what
+    the client meant."""
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise ApiError(
+            422,
+            "invalid_parameter",
+            [{"parameter": k, "message": "given more than once"} for k in repeated],
+        )

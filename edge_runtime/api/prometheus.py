@@ -82,6 +82,10 @@ class Metrics:
         self.events = Counter(
             "edge_events", "Zone events started, by zone and class", ["zone", "class"], registry=r
         )
+        self.event_write_failures = ReadCounter(
+            "edge_event_write_failures", "Event files (JSON or JPEG) that could not be written"
+        )
+        r.register(self.event_write_failures)
 
     def observe(self, timings: StageTimings, origin: str) -> None:
         for stage, ms in timings.as_dict().items():
@@ -112,3 +116,19 @@ class CameraCounts(Collector):
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         return iter(())  # names depend on whether a camera runs: collect at scrape time
+
+
+class ReadCounter(Collector):
+    """One counter (``NAME_total``) whose value is read at scrape time from whoever owns
+    the count (``read``); absent until something sets ``read``."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name, self.documentation = name, documentation
+        self.read: Callable[[], int] | None = None
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        if self.read is not None:
+            yield CounterMetricFamily(self.name, self.documentation, value=self.read())
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        return iter(())

@@ -136,8 +136,10 @@ class Runtime:
             self._warm.join(2)
         if self.frames is not None:
             self.frames.stop(timeout=3)
-        if self.zones is not None and self.zones.mqtt is not None:
-            self.zones.mqtt.stop()
+        if self.zones is not None:
+            self.zones.close()  # open events end now (stored, published) before MQTT stops
+            if self.zones.mqtt is not None:
+                self.zones.mqtt.stop()
         if not self.pipeline.close(timeout=2):
             log.warning("an invoke is still running at shutdown; not waiting for it")
 
@@ -203,6 +205,8 @@ class Runtime:
             return "not_ready", f"camera loop failing: {self.frames.stats.last_error}"
         if self.frames is not None and self.frames.stats.state == "reconnecting":
             return "degraded", f"camera down: {self.frames.stats.last_error}"
+        if self.zones is not None and self.zones.store.problem:
+            return "degraded", self.zones.store.problem
         return "ready", None
 
     def camera_state(self) -> dict[str, object] | None:

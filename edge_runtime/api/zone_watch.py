@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge_runtime.api.prometheus import Metrics
-from edge_runtime.events import EventStore, EventTracker
+from edge_runtime.events import Event, EventStore, EventTracker
 from edge_runtime.mqtt import MqttPublisher
 from edge_runtime.pipeline import Segmentation
 from edge_runtime.settings import Settings
@@ -46,6 +46,10 @@ class ZoneWatch:
         )
         self.metrics, self.hub = metrics, hub
         self.latest: dict[tuple[str, str], float] = {}
+        self._saved_peak: dict[str, float] = {}
+        self._peaks_saved_at = 0.0
+        store = self.store
+        metrics.event_write_failures.read = lambda: store.write_failures
         self.mqtt: MqttPublisher | None = None
         if settings.mqtt is not None:
             self.mqtt = MqttPublisher(settings.mqtt, self.zones, model)
@@ -65,7 +69,8 @@ class ZoneWatch:
             self.metrics.zone_fraction.labels(zone, label).set(share)
         if self.mqtt is not None:
             self.mqtt.shares(shares)
-        started, ended = self.tracker.update(shares, time.time())
+        now = time.time()
+        started, ended = self.tracker.update(shares, now)
         for event in started:
             frame = self.hub.latest  # this frame's overlay, published just before
             self.store.add(event, frame.jpeg if frame is not None else None)
@@ -74,12 +79,31 @@ class ZoneWatch:
                 self.mqtt.event("start", event)
             log.info("event %s: %s in zone %s (%.0f %%)", event.id, event.label, event.zone,
                      100 * event.peak)  # fmt: skip
+        self._end(ended)
+        self._save_peaks(now)
+
+    def _end(self, ended: Sequence[Event]) -> None:
         for event in ended:
             self.store.update(event)
+            self._saved_peak.pop(event.id, None)
             if self.mqtt is not None:
                 self.mqtt.event("end", event)
             log.info("event %s ended: %s left zone %s (peak %.0f %%)", event.id, event.label,
                      event.zone, 100 * event.peak)  # fmt: skip
+
+    def _save_peaks(self, now: float) -> None:
+        """An open event's rising peak, written at most once a second: a crash keeps it."""
+        if now - self._peaks_saved_at < 1.0:
+            return
+        self._peaks_saved_at = now
+        for event in self.tracker.active():
+            if self._saved_peak.get(event.id) != event.peak:
+                self.store.update(event)
+                self._saved_peak[event.id] = event.peak
+
+    def close(self) -> None:
+        """At stop: every open event ends now, with its true peak, stored and published."""
+        self._end(self.tracker.close_all(time.time()))
 
     def snapshot(self) -> list[dict[str, object]]:
         """The zones with their latest shares (``GET /v1/zones``)."""

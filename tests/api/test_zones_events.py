@@ -119,3 +119,104 @@ def test_a_reloaded_model_must_still_have_the_watched_classes(tmp_path: Path) ->
     assert watch.counter.pairs == [("gate", "Car", 0)]
     with pytest.raises(SettingsError, match=r"zone 'gate' watches \['Car'\]"):
         watch.relabel(["Road", "Sky"])
+
+
+def _wait(what: str, check: object, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.1)
+
+
+def test_an_events_folder_that_fails_degrades_the_daemon_and_loses_no_event(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "frames"
+    label, hi, lo = crossing_folder(default_model, camvid_val, folder)
+    config = crossing_config(tmp_path, folder, label, hi, lo)
+    events_dir = tmp_path / "events"
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        # The folder goes away and a file takes its place: every write fails for real.
+        shutil.rmtree(events_dir)
+        events_dir.write_text("")
+        with d.client() as c:
+            started = f'edge_events_total{{class="{label}",zone="all"}}'
+            _wait("an event while the disk fails", lambda: started in c.get("/metrics").text)
+            _wait(
+                "readyz degraded",
+                lambda: c.get("/readyz").json()["status"] == "degraded",
+            )
+            ready = c.get("/readyz")
+            assert ready.status_code == 200  # degraded still serves
+            assert "cannot write events" in ready.json()["reason"]
+            metrics = c.get("/metrics").text
+            failures = [
+                float(line.split()[-1])
+                for line in metrics.splitlines()
+                if line.startswith("edge_event_write_failures_total ")
+            ]
+            assert failures and failures[0] >= 1
+            assert c.get("/v1/events").json()["events"], "the event is still listed"
+            # The disk comes back: the next event is written whole and the daemon is ready.
+            events_dir.unlink()
+            events_dir.mkdir()
+            _wait("ready again", lambda: c.get("/readyz").json()["status"] == "ready")
+    finally:
+        assert d.stop() == 0
+    assert "Traceback" not in d.log.read_text()
+    assert not list(events_dir.glob("*.part"))
+
+
+def test_an_event_open_at_stop_is_closed_with_its_peak(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from zone_frames import crossing
+
+    spread = camvid_val[:: max(1, len(camvid_val) // 8)]
+    label, with_it, _, hi, lo = crossing(default_model, spread)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(4):  # the class never leaves: the event stays open until the stop
+        shutil.copy(with_it, folder / f"{i:02d}.png")
+    config = crossing_config(tmp_path, folder, label, hi, lo)
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        with d.client() as c:
+            _wait("an open event", lambda: c.get("/v1/events").json()["events"])
+            (event,) = c.get("/v1/events").json()["events"]
+            assert event["end"] is None
+    finally:
+        assert d.stop() == 0
+    saved = json.loads((tmp_path / "events" / f"{event['id']}.json").read_text())
+    assert saved["end"] is not None and saved["end"] >= saved["start"]
+    assert abs(saved["peak"] - hi) < 1e-6
+
+
+def test_repeated_event_parameters_are_refused(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    config = tmp_path / "z.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(camvid_val[0].parent),
+                "events_dir": str(tmp_path / "events"),
+                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+            }
+        )
+    )
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        r = httpx.get(d.url + "/v1/events?limit=1&limit=200")
+        assert r.status_code == 422 and "given more than once" in r.text
+    finally:
+        assert d.stop() == 0

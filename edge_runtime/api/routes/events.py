@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
-from edge_runtime.api.problems import ApiError
+from edge_runtime.api.problems import ApiError, refuse_repeated_parameters
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.zone_watch import ZoneWatch
 from edge_runtime.events import EVENT_ID
@@ -34,6 +34,7 @@ async def events(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     before: Annotated[str | None, Query(pattern=EVENT_ID.pattern)] = None,
 ) -> dict[str, object]:
+    refuse_repeated_parameters(request)
     page = _watch(request).store.page(limit + 1, before)
     more = len(page) > limit
     page = page[:limit]
@@ -48,10 +49,9 @@ async def events(
     summary="The overlay at the event's start",
     responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no such event"}},
 )
-async def snapshot(request: Request, event_id: EventId) -> FileResponse:
-    store = _watch(request).store
-    event = store.get(event_id)
-    path = store.snapshot_path(event) if event is not None else None
-    if path is None or not path.is_file():
+async def snapshot(request: Request, event_id: EventId) -> Response:
+    # Read whole under the store's lock: the pruner can delete it the next moment.
+    data = _watch(request).store.snapshot(event_id)
+    if data is None:
         raise ApiError(404, "not_found", f"no snapshot for event {event_id}")
-    return FileResponse(path, media_type="image/jpeg")
+    return Response(data, media_type="image/jpeg")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from edge_runtime.api.draining import Draining
-from edge_runtime.api.problems import ApiError
+from edge_runtime.api.problems import ApiError, refuse_repeated_parameters
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
 from edge_runtime.contours import class_polygons
@@ -53,14 +53,7 @@ async def segment(
     contours: Annotated[bool, Query()] = False,
 ) -> Response:
     rt: Runtime = request.app.state.runtime
-    keys = [k for k, _ in request.query_params.multi_items()]
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:  # last-one-wins would silently ignore what the client meant
-        raise ApiError(
-            422,
-            "invalid_parameter",
-            [{"parameter": k, "message": "given more than once"} for k in repeated],
-        )
+    refuse_repeated_parameters(request)
     if contours and format != "json":
         raise ApiError(
             422,
