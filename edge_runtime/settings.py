@@ -21,7 +21,7 @@ from edge_runtime.mqtt import MqttSettings
 from edge_runtime.options import ModelOptions
 from edge_runtime.secrets import read_secret
 from edge_runtime.suggest import did_you_mean
-from edge_runtime.zones import ZoneSpec
+from edge_runtime.zones import MAX_PAIRS, MAX_ZONES, ZoneSpec
 
 __all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
 S = TypeVar("S", bound="ModelSettings")
@@ -39,14 +39,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """A YAML file that must hold a mapping (or nothing); ``SettingsError`` otherwise."""
+    """A YAML file that must hold a mapping (or nothing); ``SettingsError`` otherwise,
+    in one line, whatever is wrong with it (too big, too deeply nested, not YAML)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise SettingsError(
+                f"config {path} is {size:,} bytes; a settings file is at most {MAX_CONFIG_BYTES:,}"
+            )
         loaded = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise SettingsError(f"cannot read config {path}: {exc.strerror}") from exc
+    except RecursionError as exc:
+        raise SettingsError(f"config {path} is nested too deeply") from exc
     except yaml.YAMLError as exc:
-        raise SettingsError(f"config {path} is not valid YAML: {exc}") from exc
+        first = str(exc).splitlines()
+        raise SettingsError(f"config {path} is not valid YAML: {' '.join(first[:4])}") from exc
     if loaded is not None and not isinstance(loaded, dict):
         raise SettingsError(f"config {path} must be a mapping of settings")
     return {str(k).replace("-", "_"): v for k, v in (loaded or {}).items()}
@@ -149,6 +161,7 @@ class Settings(ModelSettings):
     request_timeout_s: float = Field(10.0, gt=0, description="deadline for a queued upload")
     zones: list[ZoneSpec] = Field(
         default_factory=list,
+        max_length=MAX_ZONES,
         description="polygons (0..1 image coordinates) whose watched classes make events",
     )
     events_dir: Path | None = Field(
@@ -160,6 +173,22 @@ class Settings(ModelSettings):
     inference_timeout_s: float = Field(
         10.0, gt=0, description="an invoke running longer marks the daemon stuck (watchdog)"
     )
+    camera_stall_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="a camera frame in processing longer makes the daemon unready, whatever "
+        "part of the work is stuck (progress watchdog)",
+    )
+
+    @model_validator(mode="after")
+    def _bounded_zones(self) -> Settings:
+        pairs = sum(len(z.classes) for z in self.zones)
+        if pairs > MAX_PAIRS:
+            raise ValueError(
+                f"zones watch {pairs} (zone, class) pairs; at most {MAX_PAIRS} (each is a "
+                "metric series and a pass over every frame)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secure_by_default(self) -> Settings:

@@ -7,12 +7,20 @@ costs two in-place numpy passes per (zone, class) pair and no allocation.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge_runtime.errors import SettingsError
+
+# Limits a settings file is refused past (each costs memory and time on every frame):
+# points per polygon, zones, and (zone, class) pairs (each one a metric series too).
+MAX_POINTS = 1000
+MAX_ZONES = 32
+MAX_PAIRS = 256
 
 
 class ZoneSpec(BaseModel):
@@ -21,8 +29,8 @@ class ZoneSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    polygon: list[tuple[float, float]] = Field(min_length=3)
-    classes: list[str] = Field(min_length=1)
+    polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_POINTS)
+    classes: list[str] = Field(min_length=1, max_length=MAX_PAIRS)
     min_fraction: float = Field(0.05, gt=0.0, le=1.0)
     min_frames: int = Field(3, ge=1)
 
@@ -43,9 +51,11 @@ def check_zones(zones: Sequence[ZoneSpec], labels: Sequence[str]) -> None:
     for zone in zones:
         unknown = [c for c in zone.classes if c not in labels]
         if unknown:
+            more = f", ... {len(unknown) - 5} more]" if len(unknown) > 5 else "]"
+            shown = repr(unknown[:5])[:-1] + more
             raise SettingsError(
-                f"zone {zone.name!r} watches {unknown}, which the model does not have "
-                f"(its classes: {', '.join(labels)})"
+                f"zone {zone.name!r} watches {shown[:300]}, which the model does not have "
+                f"(its classes: {', '.join(labels)[:500]})"
             )
 
 
@@ -67,6 +77,16 @@ def rasterize(polygon: Sequence[tuple[float, float]], width: int, height: int) -
     return inside
 
 
+SHAPES_KEPT = 4
+
+
+@dataclass(frozen=True)
+class _Masks:
+    masks: dict[str, np.ndarray]
+    areas: dict[str, int]
+    scratch: np.ndarray
+
+
 class ZoneCounter:
     """``shares(label_map)``: {(zone, class): fraction of the zone's pixels}."""
 
@@ -74,24 +94,29 @@ class ZoneCounter:
         check_zones(zones, labels)
         self.zones = tuple(zones)
         self.pairs = [(z.name, c, labels.index(c)) for z in zones for c in z.classes]
-        self._shape: tuple[int, int] | None = None
+        # Masks per frame size, the few most recent: a folder of mixed sizes costs one
+        # rasterization per size, not one per frame.
+        self._by_shape: OrderedDict[tuple[int, int], _Masks] = OrderedDict()
         self._masks: dict[str, np.ndarray] = {}
         self._areas: dict[str, int] = {}
         self._scratch = np.empty(0, bool)
 
-    def _build(self, shape: tuple[int, int]) -> None:
-        height, width = shape
-        for zone in self.zones:
-            mask = rasterize(zone.polygon, width, height)
-            self._masks[zone.name] = mask
-            self._areas[zone.name] = int(mask.sum())
-        self._scratch = np.empty(shape, bool)
-        self._shape = shape
+    def _use(self, shape: tuple[int, int]) -> None:
+        cached = self._by_shape.get(shape)
+        if cached is None:
+            height, width = shape
+            masks = {z.name: rasterize(z.polygon, width, height) for z in self.zones}
+            areas = {name: int(m.sum()) for name, m in masks.items()}
+            cached = _Masks(masks, areas, np.empty(shape, bool))
+            self._by_shape[shape] = cached
+            while len(self._by_shape) > SHAPES_KEPT:
+                self._by_shape.popitem(last=False)
+        self._by_shape.move_to_end(shape)
+        self._masks, self._areas, self._scratch = cached.masks, cached.areas, cached.scratch
 
     def shares(self, label_map: np.ndarray) -> dict[tuple[str, str], float]:
         shape = (int(label_map.shape[0]), int(label_map.shape[1]))
-        if shape != self._shape:
-            self._build(shape)
+        self._use(shape)
         out = {}
         buf = self._scratch
         for zone, name, class_id in self.pairs:

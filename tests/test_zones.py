@@ -61,3 +61,44 @@ def test_unknown_classes_and_duplicate_names_are_refused() -> None:
         ZoneCounter([zone("gate", square, ["persn"])], LABELS)
     with pytest.raises(SettingsError, match="zone names must be unique"):
         ZoneCounter([zone("a", square, ["car"]), zone("a", square, ["road"])], LABELS)
+
+
+def test_masks_are_made_once_per_frame_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_runtime import zones
+
+    made: list[tuple[int, int]] = []
+    real = zones.rasterize
+
+    def counting(polygon, width, height):  # type: ignore[no-untyped-def]
+        made.append((width, height))
+        return real(polygon, width, height)
+
+    monkeypatch.setattr(zones, "rasterize", counting)
+    counter = ZoneCounter([zone("all", [(0, 0), (1, 0), (1, 1), (0, 1)], ["car"])], LABELS)
+    small, large = np.ones((48, 64), np.uint8), np.ones((480, 640), np.uint8)
+    for _ in range(5):  # a folder of mixed sizes
+        assert counter.shares(small)["all", "car"] == 1.0
+        assert counter.shares(large)["all", "car"] == 1.0
+    assert made == [(64, 48), (640, 480)]
+
+
+def test_limits_are_refused_with_a_short_message() -> None:
+    from edge_runtime.settings import Settings
+    from edge_runtime.zones import MAX_PAIRS, MAX_POINTS, MAX_ZONES
+
+    square = [(0, 0), (1, 0), (1, 1), (0, 1)]
+    many = [(0.5 + 0.4 * np.cos(t), 0.5 + 0.4 * np.sin(t)) for t in np.linspace(0, 6, 1001)]
+    with pytest.raises(ValidationError, match=f"at most {MAX_POINTS} items"):
+        zone("big", many, ["car"])
+    with pytest.raises(SettingsError, match=f"zones.*at most {MAX_ZONES} items"):
+        Settings.load(zones=[{"name": f"z{i}", "polygon": square, "classes": ["car"]}
+                             for i in range(MAX_ZONES + 1)])  # fmt: skip
+    classes = [f"c{i}" for i in range(20)]
+    with pytest.raises(SettingsError, match=f"280 .zone, class. pairs; at most {MAX_PAIRS}"):
+        Settings.load(
+            zones=[{"name": f"z{i}", "polygon": square, "classes": classes} for i in range(14)]
+        )
+    unknown = [f"nope{i}" for i in range(200)]
+    with pytest.raises(SettingsError) as info:
+        ZoneCounter([zone("z", square, unknown[:200])], LABELS)
+    assert len(str(info.value)) < 1000 and "195 more" in str(info.value)

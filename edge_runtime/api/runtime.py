@@ -144,10 +144,21 @@ class Runtime:
             log.warning("an invoke is still running at shutdown; not waiting for it")
 
     def healthy(self) -> bool:
-        """What feeds systemd's watchdog: no stuck inference, no failed camera loop."""
+        """What feeds systemd's watchdog: no stuck inference, no failed or stalled camera
+        loop."""
         stuck = self.check_stuck()
         failed = self.frames is not None and self.frames.stats.state == "failed"
-        return not stuck and not failed
+        return not stuck and not failed and self.camera_stall() is None
+
+    def camera_stall(self) -> str | None:
+        """Why the camera loop is not advancing (a frame in processing for longer than
+        ``camera_stall_timeout_s``, whatever part of the work holds it), or None."""
+        if self.frames is None:
+            return None
+        busy = self.frames.busy_for()
+        if busy <= self.settings.camera_stall_timeout_s:
+            return None
+        return f"camera loop stalled: one frame in processing for {busy:.0f} s"
 
     def check_stuck(self) -> bool:
         """The watchdog: an invoke past ``inference_timeout_s`` makes the daemon unready
@@ -203,6 +214,9 @@ class Runtime:
             return "not_ready", self.not_ready_reason
         if self.frames is not None and self.frames.stats.state == "failed":
             return "not_ready", f"camera loop failing: {self.frames.stats.last_error}"
+        stall = self.camera_stall()
+        if stall is not None:
+            return "not_ready", stall
         if self.frames is not None and self.frames.stats.state == "reconnecting":
             return "degraded", f"camera down: {self.frames.stats.last_error}"
         if self.zones is not None and self.zones.store.problem:

@@ -181,6 +181,7 @@ class FrameLoop:
         self._down_since: float | None = None
         self._last_warning = 0.0
         self._failures_in_a_row = 0
+        self._busy_since: float | None = None
 
     @property
     def skipped(self) -> int:
@@ -290,7 +291,20 @@ class FrameLoop:
             else:
                 self._failures_in_a_row = 0
 
+    def busy_for(self) -> float:
+        """Seconds the frame being processed has taken so far (0 between frames): what the
+        progress watchdog reads, whatever part of the work is stuck."""
+        started = self._busy_since
+        return 0.0 if started is None else time.monotonic() - started
+
     def _process(self, frame: Frame) -> None:
+        self._busy_since = time.monotonic()
+        try:
+            self._segment_and_publish(frame)
+        finally:
+            self._busy_since = None
+
+    def _segment_and_publish(self, frame: Frame) -> None:
         pixels, display = frame if isinstance(frame, tuple) else (frame, None)
         seg = self.pipe.segment(pixels)
         shown = seg.image if display is None else Image.fromarray(display)

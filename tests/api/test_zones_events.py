@@ -220,3 +220,49 @@ def test_repeated_event_parameters_are_refused(
         assert r.status_code == 422 and "given more than once" in r.text
     finally:
         assert d.stop() == 0
+
+
+def test_a_camera_loop_that_stops_advancing_makes_the_daemon_unready(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    from daemon import start_gated_daemon
+
+    # Every invoke waits on a pipe (tests/hooks): the camera loop holds one frame for as
+    # long as the test wants. The inference watchdog is far off; the progress one is not.
+    d, gate = start_gated_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        "--source",
+        str(camvid_val[0].parent),
+        env={
+            "EDGE_RUNTIME_INFERENCE_TIMEOUT_S": "600",
+            "EDGE_RUNTIME_CAMERA_STALL_TIMEOUT_S": "0.5",
+            "EDGE_RUNTIME_WARMUP_RUNS": "0",
+        },
+    )
+    try:
+        r = d.wait("/readyz", 503, timeout=60)
+        _wait(
+            "the stall reported",
+            lambda: "camera loop stalled" in (httpx.get(d.url + "/readyz").json()["reason"] or ""),
+        )
+        gate.write_bytes(b"all")  # the loop moves again: ready again
+        r = d.wait("/readyz", 200, timeout=60)
+        assert r.json()["status"] == "ready"
+    finally:
+        assert d.stop() == 0
+
+
+def test_oversized_or_overnested_settings_are_one_line_and_exit_2(
+    camvid_val: list[Path], tmp_path: Path
+) -> None:
+    config = tmp_path / "deep.yaml"
+    config.write_text("a: " + "[" * 600 + "]" * 600 + "\n")
+    assert "nested too deeply" in refused(tmp_path, "--config", str(config))
+    zone = {"name": "gate", "polygon": [[0.5, 0.5]] * 1001, "classes": ["Road"]}
+    config.write_text(yaml.safe_dump({"source": str(camvid_val[0].parent), "zones": [zone]}))
+    out = refused(tmp_path, "--config", str(config))
+    assert "at most 1000 items" in out and len(out.strip().splitlines()) == 1
+    config.write_text("# " + "x" * (1 << 20) + "\n")
+    assert "a settings file is at most 1,048,576" in refused(tmp_path, "--config", str(config))
