@@ -8,7 +8,10 @@ Topics under ``topic_prefix`` (default ``edge-runtime/<device id>``):
 ``homeassistant/sensor/<device id>/<zone>_<class>/config`` (retained).
 
 The broker being down never stops segmentation: paho reconnects in its own thread with
-back-off, and at most ``MAX_QUEUED`` messages wait meanwhile (the oldest are dropped).
+back-off. Events and shares waiting to be sent are bounded (``max_queued``; past it new
+ones are dropped and counted), but the state messages (``available`` and discovery) are
+sent at every (re)connection whatever the backlog. paho's thread is supervised: a dead
+one is logged and restarted.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import json
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from edge_runtime.errors import MissingDependencyError
 from edge_runtime.events import Event
@@ -34,21 +38,54 @@ MAX_QUEUED = 1000
 HINT = "MQTT needs paho-mqtt: pip install -e '.[mqtt]' (in the repository)"
 
 
+MAX_PREFIX = 256  # characters; the topics built on a prefix stay far below MQTT's 65,535 bytes
+
+
+def _topic_prefix(value: str | None) -> str | None:
+    """A topic prefix publishes can use: no wildcards (``+``, ``#``), no NUL, not empty,
+    at most ``MAX_PREFIX`` characters."""
+    if value is None:
+        return value
+    if not value.strip("/"):
+        raise ValueError("must not be empty")
+    bad = sorted({c for c in value if c in "+#\x00"})
+    if bad:
+        raise ValueError(
+            f"must not contain {', '.join(repr(c) for c in bad)} (MQTT wildcards and NUL "
+            "are not allowed in the topics a client publishes to)"
+        )
+    if len(value) > MAX_PREFIX:
+        raise ValueError(f"is {len(value)} characters; at most {MAX_PREFIX}")
+    return value
+
+
+TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
+
+
 class MqttSettings(BaseModel):
     """The ``mqtt`` setting."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str
+    host: str = Field(min_length=1, pattern=r"^\S+$")
     port: int = Field(1883, ge=1, le=65535)
     username: str | None = None
     password_file: Path | None = None
     tls: bool = False
-    topic_prefix: str | None = Field(None, description="default: edge-runtime/<device id>")
+    topic_prefix: TopicPrefix | None = Field(None, description="default: edge-runtime/<device id>")
     qos: int = Field(1, ge=0, le=2)
     device_id: str | None = Field(None, description="default: the host name")
     stats_interval_s: float = Field(5.0, gt=0)
-    discovery_prefix: str = "homeassistant"
+    discovery_prefix: TopicPrefix = "homeassistant"
+    max_queued: int = Field(
+        MAX_QUEUED, ge=1, description="events and shares waiting for the broker; more are dropped"
+    )
+
+    @model_validator(mode="after")
+    def _password_needs_a_user(self) -> MqttSettings:
+        if self.password_file is not None and not self.username:
+            raise ValueError("mqtt.password_file needs mqtt.username (the broker's user)")
+        return self
 
 
 def _slug(text: str) -> str:
@@ -78,15 +115,69 @@ class MqttPublisher:
             client.username_pw_set(cfg.username, password)
         if cfg.tls:
             client.tls_set()
-        client.max_queued_messages_set(MAX_QUEUED)
+        # paho's own queue limit would drop the state messages too once events fill it:
+        # the bound is ours (events and shares only, see _publish_data).
+        client.max_queued_messages_set(0)
         client.reconnect_delay_set(min_delay=1, max_delay=60)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
+        client.on_connect = self._guarded(self._on_connect)
+        client.on_disconnect = self._guarded(self._on_disconnect)
+        client.on_publish = self._guarded(self._on_publish)
         self.client = client
+        self._ok, self._no_conn = mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()
+        self.dropped = 0
+        self.restarts = 0
+        self._started = False
+        self._last_drop_warning = -60.0
+
+    def _guarded(self, callback: Any) -> Any:
+        """A paho callback that logs its exception instead of killing paho's thread."""
+
+        def run(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("MQTT callback %s failed", callback.__name__)
+
+        return run
 
     def start(self) -> None:
         self.client.connect_async(self.cfg.host, self.cfg.port, keepalive=30)
         self.client.loop_start()  # paho's thread: connects, reconnects with back-off
+        self._started = True
+
+    def supervise(self) -> None:
+        """Restart paho's network thread if it died (called every camera frame)."""
+        if not self._started or self.state == "stopping":
+            return
+        thread = getattr(self.client, "_thread", None)
+        if thread is not None and thread.is_alive():
+            return
+        self.restarts += 1
+        self.state = "restarting"
+        log.error("MQTT client thread died; restarting it (%d restarts)", self.restarts)
+        self.client.loop_stop()
+        self.client.loop_start()
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, *rest: Any) -> None:
+        with self._pending_lock:
+            self._pending.discard(mid)
+
+    def _publish_data(self, topic: str, payload: str, *, retain: bool = False) -> None:
+        """An event or a share: dropped (and counted) while ``max_queued`` wait already."""
+        with self._pending_lock:
+            if len(self._pending) >= self.cfg.max_queued:
+                self.dropped += 1
+                now = time.monotonic()
+                if now - self._last_drop_warning >= 60:
+                    self._last_drop_warning = now
+                    log.warning("MQTT backlog full: dropping events (%d so far)", self.dropped)
+                return
+            info = self.client.publish(topic, payload, qos=self.cfg.qos, retain=retain)
+            # qos 1-2 while disconnected: paho keeps it (NO_CONN) and sends it on reconnect.
+            if self.cfg.qos > 0 and info.rc in (self._ok, self._no_conn):
+                self._pending.add(info.mid)
 
     def stop(self) -> None:
         connected = self.state == "connected"
@@ -145,7 +236,7 @@ class MqttPublisher:
 
     def event(self, kind: str, event: Event) -> None:
         payload = {"type": kind, **event.as_dict(), "device": self.device_id}
-        self.client.publish(f"{self.prefix}/events", json.dumps(payload), qos=self.cfg.qos)
+        self._publish_data(f"{self.prefix}/events", json.dumps(payload))
 
     def shares(self, shares: dict[tuple[str, str], float], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
@@ -153,6 +244,4 @@ class MqttPublisher:
             return
         self._last_stats = now
         for (zone, label), share in shares.items():
-            self.client.publish(
-                self.share_topic(zone, label), f"{share:.4f}", qos=self.cfg.qos, retain=True
-            )
+            self._publish_data(self.share_topic(zone, label), f"{share:.4f}", retain=True)

@@ -121,7 +121,8 @@ class ModelSettings(BaseSettings, ModelOptions):
                     else f"EDGE_RUNTIME_{top.upper()}"
                 )
                 hint = did_you_mean(cls, err["loc"]) if err["type"] == "extra_forbidden" else ""
-                lines.append(f"{name} ({origin}): {err['msg']}{hint}")
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                lines.append(f"{name} ({origin}): {msg}{hint}")
             raise SettingsError("invalid settings: " + "; ".join(lines)) from exc
         except ValueError as exc:  # e.g. an environment value that is not valid JSON
             raise SettingsError(f"invalid settings: {exc}") from exc

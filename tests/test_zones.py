@@ -86,7 +86,7 @@ def test_limits_are_refused_with_a_short_message() -> None:
     from edge_runtime.settings import Settings
     from edge_runtime.zones import MAX_PAIRS, MAX_POINTS, MAX_ZONES
 
-    square = [(0, 0), (1, 0), (1, 1), (0, 1)]
+    square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
     many = [(0.5 + 0.4 * np.cos(t), 0.5 + 0.4 * np.sin(t)) for t in np.linspace(0, 6, 1001)]
     with pytest.raises(ValidationError, match=f"at most {MAX_POINTS} items"):
         zone("big", many, ["car"])

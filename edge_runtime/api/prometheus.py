@@ -86,6 +86,10 @@ class Metrics:
             "edge_event_write_failures", "Event files (JSON or JPEG) that could not be written"
         )
         r.register(self.event_write_failures)
+        self.mqtt_dropped = ReadCounter(
+            "edge_mqtt_dropped", "Events and shares dropped while the MQTT backlog was full"
+        )
+        r.register(self.mqtt_dropped)
 
     def observe(self, timings: StageTimings, origin: str) -> None:
         for stage, ms in timings.as_dict().items():

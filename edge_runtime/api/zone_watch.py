@@ -56,6 +56,8 @@ class ZoneWatch:
             metrics.mqtt_connected.set_function(
                 lambda: 1.0 if self.mqtt and self.mqtt.state == "connected" else 0.0
             )
+            mqtt = self.mqtt
+            metrics.mqtt_dropped.read = lambda: mqtt.dropped
 
     def relabel(self, labels: Sequence[str]) -> None:
         """A reloaded model: the same zones against its classes (``SettingsError`` if it
@@ -68,6 +70,7 @@ class ZoneWatch:
         for (zone, label), share in shares.items():
             self.metrics.zone_fraction.labels(zone, label).set(share)
         if self.mqtt is not None:
+            self.mqtt.supervise()
             self.mqtt.shares(shares)
         now = time.time()
         started, ended = self.tracker.update(shares, now)

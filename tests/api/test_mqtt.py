@@ -16,7 +16,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 import yaml
-from daemon import Daemon, free_port, start_daemon
+from daemon import Daemon, free_port, refused, start_daemon
 from zone_frames import WHOLE, crossing_config, crossing_folder
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -244,3 +244,82 @@ def test_credentials_from_a_password_file(
                 assert d.stop() == 0
     finally:
         broker.kill()
+
+
+def test_state_messages_come_back_after_a_full_backlog_and_a_broker_restart(
+    default_model: Path, camvid_val: list[Path], tmp_path: Path, broker: Broker
+) -> None:
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(camvid_val[0].parent),
+                "source_fps": 20,
+                "events_dir": str(tmp_path / "events"),
+                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+                "mqtt": {
+                    "host": "127.0.0.1",
+                    "port": broker.port,
+                    "device_id": "cam3",
+                    "stats_interval_s": 0.01,  # a share every frame: the backlog fills fast
+                    "max_queued": 3,
+                },
+            }
+        )
+    )
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        _wait_mqtt(d, "connected")
+        broker.kill()
+        _wait_mqtt(d, "disconnected")
+        deadline = time.monotonic() + 120
+        while "edge_mqtt_dropped_total 0.0" in httpx.get(d.url + "/metrics").text or (
+            "edge_mqtt_dropped_total" not in httpx.get(d.url + "/metrics").text
+        ):
+            assert time.monotonic() < deadline, "the backlog never filled"
+            time.sleep(0.1)
+        broker.start()  # a fresh broker: no retained message survived
+        _wait_mqtt(d, "connected", timeout=120)
+        listener = Listener(broker.port)
+        try:
+            got = listener.wait_for(
+                lambda m: (
+                    ("edge-runtime/cam3/available", "online", True) in m
+                    and any(t.startswith("homeassistant/sensor/cam3/") and r for t, _, r in m)
+                )
+            )
+        finally:
+            listener.close()
+        assert ("edge-runtime/cam3/available", "online", True) in got
+    finally:
+        assert d.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("mqtt_setting", "message"),
+    [
+        ({"discovery_prefix": "#"}, "must not contain '#'"),
+        ({"topic_prefix": "cams/+/x"}, "must not contain '+'"),
+        ({"topic_prefix": "a\x00b"}, "must not contain '\\x00'"),
+        ({"topic_prefix": "x" * 70_000}, "at most 256"),
+        ({"host": ""}, "mqtt.host"),
+        ({"password_file": "/nope"}, "password_file needs mqtt.username"),
+    ],
+)
+def test_bad_mqtt_settings_refuse_to_start(
+    camvid_val: list[Path], tmp_path: Path, mqtt_setting: dict[str, object], message: str
+) -> None:
+    config = tmp_path / "edge.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": str(camvid_val[0].parent),
+                "events_dir": str(tmp_path / "events"),
+                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+                "mqtt": {"host": "127.0.0.1", **mqtt_setting},
+            }
+        )
+    )
+    out = refused(tmp_path, "--config", str(config))
+    assert message in out and len(out.strip().splitlines()) == 1, out
