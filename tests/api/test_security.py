@@ -138,3 +138,32 @@ def test_hostile_files_get_4xx_or_a_correct_200(daemon: Daemon, name: str) -> No
             else:
                 assert r.json()["error"]
         assert c.get("/healthz").status_code == 200
+
+
+def test_nothing_a_client_sends_creates_a_metric_series(secured: Daemon) -> None:
+    """Made-up methods and paths, refused with 401 before any check: they fold into
+    closed label sets, so 200 of them add no series."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def series() -> set[tuple[tuple[str, str], ...]]:
+        text = httpx.get(
+            secured.url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        ).text
+        return {
+            tuple(sorted(s.labels.items()))
+            for family in text_string_to_metric_families(text)
+            if family.name == "edge_requests"
+            for s in family.samples
+        }
+
+    with httpx.Client(base_url=secured.url, timeout=30) as c:
+        for i in range(3):  # every kind of answer once, so their series exist
+            c.request(f"MADEUP{i}", f"/x{i}")
+        series()  # the scrape itself, once
+        before = series()
+        for i in range(200):
+            c.request(f"M{i}", f"/random/{i}")
+    after = series()
+    assert after == before
+    methods = {dict(labels)["method"] for labels in after}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"}

@@ -266,3 +266,54 @@ def test_oversized_or_overnested_settings_are_one_line_and_exit_2(
     assert "at most 1000 items" in out and len(out.strip().splitlines()) == 1
     config.write_text("# " + "x" * (1 << 20) + "\n")
     assert "a settings file is at most 1,048,576" in refused(tmp_path, "--config", str(config))
+
+
+def test_contours_hold_the_inference_slot_and_are_timed(
+    bars_model: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    """Polygon tracing grows with the image: it runs inside the admission budget, so with
+    one slot and no queue a second upload is refused while one traces."""
+    import os
+    import threading
+
+    from daemon import HOOKS
+
+    gate = tmp_path / "contour.gate"
+    os.mkfifo(gate)
+    d = start_daemon(
+        tmp_path,
+        "--model",
+        str(bars_model),
+        env={
+            "PYTHONPATH": str(HOOKS),
+            "EDGE_TEST_CONTOUR_GATE": str(gate),
+            "EDGE_RUNTIME_MAX_INFLIGHT": "1",
+            "EDGE_RUNTIME_MAX_WAITING": "0",
+        },
+    )
+    body = camvid_val[0].read_bytes()
+    headers = {"Content-Type": "image/png"}
+    try:
+        d.wait("/readyz")
+        answers: list[httpx.Response] = []
+        traced = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    d.url + "/v1/segment?contours=true", content=body, headers=headers, timeout=120
+                )
+            )
+        )
+        traced.start()
+        _wait(
+            "the upload to hold the slot",
+            lambda: "edge_uploads_inflight 1.0" in httpx.get(d.url + "/metrics").text,
+        )
+        second = httpx.post(d.url + "/v1/segment", content=body, headers=headers, timeout=60)
+        assert second.status_code == 503 and second.json()["error"] == "overloaded"
+        gate.write_bytes(b"go")  # the tracing finishes
+        traced.join(60)
+        (first,) = answers
+        assert first.status_code == 200 and "contours" in first.json()
+        assert "contours;dur=" in first.headers["Server-Timing"]
+    finally:
+        assert d.stop() == 0

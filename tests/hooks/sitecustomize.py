@@ -6,6 +6,9 @@ whatever the CPU's speed. Writing ``once`` releases one invoke, ``all`` every la
 
 ``EDGE_TEST_LOAD_GATE=FIFO``: building the first interpreter (loading the model, before the
 server starts) waits until the test writes to that pipe: the daemon's start-up, held.
+
+``EDGE_TEST_CONTOUR_GATE=FIFO``: every polygon tracing (``contours=true``) waits on that
+pipe: an upload held in its contour step.
 """
 
 from __future__ import annotations
@@ -59,3 +62,21 @@ if _GATE:
         return _Gated(_make(*args, **kwargs), _GATE)
 
     litert.make_interpreter = _gated
+
+_CONTOUR_GATE = os.environ.get("EDGE_TEST_CONTOUR_GATE")
+
+if _CONTOUR_GATE:
+    from pathlib import Path as _CPath
+    from typing import Any as _CAny
+
+    from edge_runtime import contours as _contours
+
+    _trace = _contours.class_polygons
+
+    def _held_trace(*args: _CAny, **kwargs: _CAny) -> _CAny:
+        assert _CONTOUR_GATE is not None
+        with _CPath(_CONTOUR_GATE).open("rb") as pipe:  # blocks until the test writes
+            pipe.read()
+        return _trace(*args, **kwargs)
+
+    _contours.class_polygons = _held_trace

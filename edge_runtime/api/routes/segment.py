@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 from functools import partial
 from typing import Annotated, Literal
 
@@ -15,7 +16,7 @@ from edge_runtime.api.draining import Draining
 from edge_runtime.api.problems import ApiError, refuse_repeated_parameters
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
-from edge_runtime.contours import class_polygons
+from edge_runtime.contours import ClassPolygons, class_polygons
 from edge_runtime.encode import encode_png
 from edge_runtime.imaging import peek_pixels
 from edge_runtime.pipeline import SEGMENT_ONLY, Format, Segmentation, StageTimings
@@ -88,6 +89,11 @@ async def segment(
             seg = await draining.until_deadline(
                 run_in_threadpool(rt.pipeline.segment, data, keep_pixels=keep)
             )
+            # Polygons inside the slot (and the large-image token): their memory grows
+            # with the image, so they are bounded like inference (max_inflight at once).
+            polygons = (
+                await draining.until_deadline(run_in_threadpool(_traced, seg)) if contours else None
+            )
         finally:
             if frames is not None:
                 frames.upload_finished()
@@ -95,13 +101,19 @@ async def segment(
     # event loop, so streams and watchdog pings never wait on it.
     return await draining.until_deadline(
         run_in_threadpool(
-            partial(_respond, include_mask=include_mask, contours=contours),
+            partial(_respond, include_mask=include_mask, polygons=polygons),
             rt,
             seg,
             format,
             alpha,
         )
     )
+
+
+def _traced(seg: Segmentation) -> tuple[list[ClassPolygons], float]:
+    t0 = time.perf_counter()
+    polygons = class_polygons(seg.label_map, seg.labels)
+    return polygons, (time.perf_counter() - t0) * 1e3
 
 
 def _respond(
@@ -111,7 +123,7 @@ def _respond(
     alpha: float,
     *,
     include_mask: bool,
-    contours: bool,
+    polygons: tuple[list[ClassPolygons], float] | None,
 ) -> Response:
     encoded = rt.pipeline.encode(
         seg,
@@ -121,14 +133,17 @@ def _respond(
     )
     seg = encoded.segmentation
     rt.metrics.observe(seg.timings, "upload")
-    headers = {"Server-Timing": server_timing(seg.timings)}
+    timing = server_timing(seg.timings)
+    if polygons is not None:
+        timing += f", contours;dur={polygons[1]:.2f}"
+    headers = {"Server-Timing": timing}
     if encoded.reduced:  # say so: the picture is smaller than the upload (the mask never is)
         headers["X-Overlay-Reduced-From"] = f"{seg.width}x{seg.height}"
     if fmt == "json":
         doc = seg.summary()
         if include_mask:
             doc["mask_png_base64"] = base64.b64encode(encode_png(seg.label_image)).decode()
-        if contours:
-            doc["contours"] = class_polygons(seg.label_map, seg.labels)
+        if polygons is not None:
+            doc["contours"] = polygons[0]
         return JSONResponse(doc, headers=headers)
     return Response(encoded.data, media_type=encoded.content_type, headers=headers)
