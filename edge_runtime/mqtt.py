@@ -67,16 +67,20 @@ class MqttSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str = Field(min_length=1, pattern=r"^\S+$")
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password_file: Path | None = None
-    tls: bool = False
+    host: str = Field(min_length=1, pattern=r"^\S+$", description="the broker's address")
+    port: int = Field(1883, ge=1, le=65535, description="the broker's port")
+    username: str | None = Field(None, description="the broker's user")
+    password_file: Path | None = Field(None, description="file holding the user's password")
+    tls: bool = Field(False, description="connect with TLS (the system's CA certificates)")
     topic_prefix: TopicPrefix | None = Field(None, description="default: edge-runtime/<device id>")
-    qos: int = Field(1, ge=0, le=2)
+    qos: int = Field(1, ge=0, le=2, description="MQTT QoS of events and shares")
     device_id: str | None = Field(None, description="default: the host name")
-    stats_interval_s: float = Field(5.0, gt=0)
-    discovery_prefix: TopicPrefix = "homeassistant"
+    stats_interval_s: float = Field(
+        5.0, gt=0, description="shares are published at most this often"
+    )
+    discovery_prefix: TopicPrefix = Field(
+        "homeassistant", description="Home Assistant MQTT discovery's prefix"
+    )
     max_queued: int = Field(
         MAX_QUEUED, ge=1, description="events and shares waiting for the broker; more are dropped"
     )

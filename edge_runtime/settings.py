@@ -134,21 +134,29 @@ class Settings(ModelSettings):
     """Every setting of ``edge-runtime serve`` (see ``systemd/edge-runtime.yaml``): the
     model options, then the daemon's own."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    source: str | None = Field(None, description="camera or replay spec; none: uploads only")
+    host: str = Field("127.0.0.1", description="bind address")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port; 0 picks a free one")
+    source: str | None = Field(
+        None,
+        description="picamera2[:N], opencv:N, /dev/videoN, rtsp://..., a video file, an image "
+        "folder or glob, synthetic; none: uploads only",
+    )
     source_fps: float | None = Field(None, gt=0, description="pace of replayed sources")
-    warmup_runs: int = Field(2, ge=0)
-    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024)
-    max_pixels: int = Field(40_000_000, ge=1)
-    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    warmup_runs: int = Field(2, ge=0, description="blank invokes before /readyz turns 200")
+    max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest upload")
+    max_pixels: int = Field(40_000_000, ge=1, description="largest image, in pixels")
+    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0, description="the stream overlay's opacity")
     max_overlay_pixels: int = Field(
         8_000_000, ge=1, description="larger overlays are sent reduced (the mask never is)"
     )
-    jpeg_quality: int = Field(80, ge=1, le=95)
-    source_retry_initial_s: float = Field(0.5, gt=0)
-    source_retry_max_s: float = Field(10.0, gt=0)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    jpeg_quality: int = Field(80, ge=1, le=95, description="the stream's JPEG quality")
+    source_retry_initial_s: float = Field(
+        0.5, gt=0, description="first wait before reopening a failed source"
+    )
+    source_retry_max_s: float = Field(10.0, gt=0, description="longest wait (back-off)")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="debug adds the access log"
+    )
     token: SecretStr | None = Field(None, description="bearer token (prefer token_file)")
     token_file: Path | None = Field(None, description="file holding the bearer token")
     insecure_no_auth: bool = Field(False, description="allow a non-loopback bind with no token")

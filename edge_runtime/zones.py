@@ -28,11 +28,23 @@ class ZoneSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    polygon: list[tuple[float, float]] = Field(min_length=3, max_length=MAX_POINTS)
-    classes: list[str] = Field(min_length=1, max_length=MAX_PAIRS)
-    min_fraction: float = Field(0.05, gt=0.0, le=1.0)
-    min_frames: int = Field(3, ge=1)
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$", description="letters, digits, _ and -; unique"
+    )
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3,
+        max_length=MAX_POINTS,
+        description=f"[[x, y], ...] in 0..1 of the image's width and height (3-{MAX_POINTS})",
+    )
+    classes: list[str] = Field(
+        min_length=1, max_length=MAX_PAIRS, description="the model's labels to watch"
+    )
+    min_fraction: float = Field(
+        0.05, gt=0.0, le=1.0, description="share of the zone a class must hold for an event"
+    )
+    min_frames: int = Field(
+        3, ge=1, description="frames in a row above (to start) or below (to end) an event"
+    )
 
     @field_validator("polygon")
     @classmethod

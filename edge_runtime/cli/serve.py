@@ -28,21 +28,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "flags win.",
     )
     p.add_argument("--config", type=Path, help="YAML settings file")
-    p.add_argument("--host", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="TCP port (default 8080; 0 picks a free one)")
-    p.add_argument(
-        "--source",
-        help="picamera2[:N], opencv:N, /dev/videoN, rtsp://…, a video "
-        "file, an image folder or glob, synthetic (default: uploads only)",
-    )
-    p.add_argument("--source-fps", type=float, help="pace of replayed sources")
-    p.add_argument("--token-file", type=Path, help="bearer token file (or EDGE_RUNTIME_TOKEN)")
-    p.add_argument(
-        "--insecure-no-auth",
-        action="store_const",
-        const=True,
-        help="allow a non-loopback bind without a token (logs a warning)",
-    )
+    from edge_runtime.settings import Settings
+
+    # Help from the settings' own descriptions: each is written once, in Settings.
+    fields = Settings.model_fields
+    for name, kw in (
+        ("host", {}),
+        ("port", {"type": int}),
+        ("source", {}),
+        ("source_fps", {"type": float}),
+        ("token_file", {"type": Path}),
+        ("insecure_no_auth", {"action": "store_const", "const": True}),
+    ):
+        default = fields[name].default
+        shown = f" (default {default})" if default not in (None, False) else ""
+        p.add_argument(
+            "--" + name.replace("_", "-"), help=f"{fields[name].description}{shown}", **kw
+        )
     add_model_args(p)
     p.set_defaults(func=run)
 
