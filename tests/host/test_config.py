@@ -27,14 +27,20 @@ def test_shipped_configs_are_valid(path: Path) -> None:
         assert cfg.train.init_from is not None
         stage1 = cfg.train.init_from.parent.name
         assert ExperimentConfig.load(path.with_name(f"{stage1}.yaml")).pruning.enabled
-    else:  # a dense stage: the next stage prunes the model it trains
+    elif cfg.channel_pruning.enabled:  # structured: fewer channels instead of zeros
+        assert cfg.train.init_from is not None
+        assert cfg.channel_pruning.target_gmacs is not None or cfg.channel_pruning.keep < 1
+    else:  # a dense stage: a teacher some stage learns from, or a stage that prunes it
         assert cfg.train.init_from is None
-        (stage2,) = [
+        used = [ExperimentConfig.load(c) for c in CONFIGS]
+        run = Path("runs", cfg.name, "best.keras")
+        teaches = [c for c in used if c.distillation.teacher == run]
+        pruned_by = [
             c
-            for c in CONFIGS
-            if ExperimentConfig.load(c).train.init_from == Path("runs", cfg.name, "best.keras")
+            for c in used
+            if c.train.init_from == run and (c.pruning.enabled or c.channel_pruning.enabled)
         ]
-        assert ExperimentConfig.load(stage2).pruning.enabled
+        assert teaches or pruned_by, f"{cfg.name}: no stage prunes or learns from it"
 
 
 def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path) -> None:
