@@ -19,12 +19,14 @@ def confusion_matrix(
     ignore_index: int | None = None,
 ) -> npt.NDArray[np.int64]:
     """Rows are ground truth, columns predictions; ``ignore_index`` pixels are skipped.
+    A last column counts predictions outside ``[0, num_classes)``: always wrong, and part
+    of their true class's union (dropping them would raise its IoU).
 
     Ground-truth ids outside ``[0, num_classes)`` (other than ``ignore_index``) are an
     error: they mean the masks and the model disagree on the label set.
 
-    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), 2).tolist()
-    [[1, 0], [1, 1]]
+    >>> confusion_matrix(np.array([0, 1, 1, 1]), np.array([0, 1, 0, 7]), 2).tolist()
+    [[1, 0, 0], [1, 1, 1]]
     """
     if truth.shape != prediction.shape:
         raise ValueError(f"mask shape {truth.shape} != prediction shape {prediction.shape}")
@@ -38,10 +40,9 @@ def confusion_matrix(
             f"mask holds class id {int(t.max())}, outside 0..{num_classes - 1} "
             f"(ignore_index={ignore_index})"
         )
-    # Predictions outside the label set count as wrong, in an extra column dropped below.
     p = np.where((p < 0) | (p >= num_classes), num_classes, p)
     counts = np.bincount(t * (num_classes + 1) + p, minlength=num_classes * (num_classes + 1))
-    return counts.reshape(num_classes, num_classes + 1)[:, :num_classes].astype(np.int64)
+    return counts.reshape(num_classes, num_classes + 1).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,15 @@ class SegmentationScores:
     """Scores from one confusion matrix. IoU of a class absent from both truth and
     prediction is NaN and left out of the mean, as in the CamVid/COCO literature."""
 
-    confusion: npt.NDArray[np.int64]
+    confusion: npt.NDArray[np.int64]  # classes x (classes + 1): the last, invalid ids
     class_names: tuple[str, ...]
 
     @property
     def iou(self) -> npt.NDArray[np.float64]:
         cm = self.confusion.astype(np.float64)
-        tp = np.diag(cm)
-        union = cm.sum(axis=0) + cm.sum(axis=1) - tp
+        n = cm.shape[0]
+        tp = np.diag(cm[:, :n])
+        union = cm[:, :n].sum(axis=0) + cm.sum(axis=1) - tp
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(union > 0, tp / union, np.nan)
 
@@ -68,7 +70,8 @@ class SegmentationScores:
     @property
     def pixel_accuracy(self) -> float:
         total = self.confusion.sum()
-        return float(np.trace(self.confusion) / total) if total else float("nan")
+        n = self.confusion.shape[0]
+        return float(np.trace(self.confusion[:, :n]) / total) if total else float("nan")
 
     @property
     def pixels(self) -> int:
@@ -98,7 +101,7 @@ class ConfusionAccumulator:
         self.class_names = tuple(class_names)
         self.ignore_index = ignore_index
         n = len(self.class_names)
-        self.confusion = np.zeros((n, n), dtype=np.int64)
+        self.confusion = np.zeros((n, n + 1), dtype=np.int64)
 
     def add(self, truth: npt.NDArray[np.integer], prediction: npt.NDArray[np.integer]) -> None:
         self.confusion += confusion_matrix(
