@@ -11,7 +11,7 @@ from PIL import Image
 # and the file is about the same size, because label maps are long runs of one value.
 PNG_COMPRESS_LEVEL = 1
 PNG_COMPRESS_TYPE = 3  # zlib Z_RLE
-JPEG_QUALITY = 85
+JPEG_QUALITY = 80  # every overlay: uploads and the stream alike (settings: jpeg_quality)
 JPEG_MAX_SIDE = 65_500  # libjpeg refuses wider or taller images
 OVERLAY_MAX_PIXELS = 8_000_000
 

@@ -31,6 +31,7 @@ from edge_runtime.bundle import (
     read_labels,
 )
 from edge_runtime.encode import (
+    JPEG_QUALITY,
     OVERLAY_MAX_PIXELS,
     encode_jpeg,
     encode_png,
@@ -374,10 +375,14 @@ class Pipeline:
         *,
         alpha: float = 0.5,
         max_overlay_pixels: int = OVERLAY_MAX_PIXELS,
+        jpeg_quality: int = JPEG_QUALITY,
+        picture: Image.Image | None = None,
     ) -> Encoded:
         """``mask``: 8-bit palette PNG (pixel = class id), always at the image's size;
-        ``overlay``: JPEG, reduced to ``max_overlay_pixels`` when larger; ``json``: the
-        summary as UTF-8 JSON. The encode time is added to the timings."""
+        ``overlay``: JPEG, reduced to ``max_overlay_pixels`` when larger, drawn on
+        ``picture`` when given (a camera's larger display frame) else on the segmented
+        image; ``json``: the summary as UTF-8 JSON. The encode time is added to the
+        timings. Uploads and the camera loop both encode here."""
         import json
 
         t0 = time.perf_counter()
@@ -385,8 +390,8 @@ class Pipeline:
         if fmt == "mask":
             data, ctype = encode_png(seg.label_image), "image/png"
         elif fmt == "overlay":
-            picture = overlay(seg.image, seg.label_image, alpha, max_overlay_pixels)
-            data, ctype, size = encode_jpeg(picture), "image/jpeg", picture.size
+            shown = overlay(picture or seg.image, seg.label_image, alpha, max_overlay_pixels)
+            data, ctype, size = encode_jpeg(shown, jpeg_quality), "image/jpeg", shown.size
         elif fmt == "json":
             data, ctype = b"", "application/json"
         else:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
+import zoo
+
+from edge_runtime.defaults import SAMPLES, data_root, describe_data
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `import zoo`
-
-import zoo  # noqa: E402
-from zoo import colour_bars  # noqa: E402, F401  (re-exported for the tests)
-
-from edge_runtime.defaults import SAMPLES, data_root, describe_data  # noqa: E402
-
-# The stage names every timing report must carry (JSON, Server-Timing, edge-bench).
-STAGES = {"decode", "preprocess", "invoke", "postprocess", "encode", "total"}
 
 
 def pytest_report_header() -> str:
@@ -67,21 +59,3 @@ def default_model() -> Path:
     if not path.exists():
         pytest.fail(f"the shipped default model is missing: {path}")
     return path
-
-
-def expected_bars(height: int, width: int) -> np.ndarray:
-    ids = np.zeros((height, width), np.uint8)
-    for k in range(4):
-        ids[:, k * width // 4 : (k + 1) * width // 4] = k
-    return ids
-
-
-def most_values_per_channel(model: Path) -> dict[str, int]:
-    """For each conv kernel of a .tflite: the most distinct integers any output channel holds
-    (a clustered model keeps <= clusters + 1 per channel through per-channel INT8 scales)."""
-    from edge_runtime.tflite_graph import read_graph
-
-    return {
-        tensor.name: max(len(np.unique(c)) for c in values.reshape(values.shape[0], -1))
-        for tensor, values in read_graph(model).kernel_tensors()
-    }

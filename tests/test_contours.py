@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from checks import paint
 
-from edge_runtime.contours import Polygon, class_polygons, simplify
-from edge_runtime.zones import rasterize
-
-
-def paint(polygons: list[Polygon], width: int, height: int) -> np.ndarray:
-    """The pixels a class's polygons cover (centre inside the exterior, not in a hole)."""
-    mask = np.zeros((height, width), bool)
-    for poly in polygons:
-        for ring in [poly["exterior"], *poly["holes"]]:
-            mask ^= rasterize([(x / width, y / height) for x, y in ring], width, height)
-    return mask
+from edge_runtime.contours import class_polygons, simplify
 
 
 def test_a_block_with_a_hole_is_exact() -> None:

@@ -4,8 +4,8 @@ import io
 
 import numpy as np
 import pytest
-from conftest import colour_bars
 from PIL import Image
+from zoo import colour_bars
 
 from edge_runtime.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
 from edge_runtime.imaging import MAX_JPEG_SCANS, decode_image, image_from_array

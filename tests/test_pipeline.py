@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import STAGES, colour_bars, expected_bars
+from checks import STAGES, expected_bars, golden_check
 from PIL import Image
-from zoo import bundle
+from zoo import bundle, colour_bars
 
 from edge_runtime.errors import ManifestError, ModelError, UnsupportedImageError
-from edge_runtime.litert import make_interpreter
 from edge_runtime.options import ModelOptions
 from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
 
@@ -205,45 +204,6 @@ def test_bad_images_leave_the_pipeline_working(zoo_dir: Path) -> None:
     with pytest.raises(UnsupportedImageError):
         pipe.segment(b"not an image")
     assert_bars(pipe.segment(colour_bars()).label_map)
-
-
-def numpy_reference(model: Path, image: Image.Image, mean: float, std: float) -> np.ndarray:
-    """Plain numpy: normalize, quantize, invoke, dequantize, argmax, nearest upsample.
-    Only the resize to the input size uses the image library, as the pipeline does."""
-    interp = make_interpreter(str(model))
-    interp.allocate_tensors()
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    _, h, w, _ = inp["shape"]
-    resized = image.resize((w, h), Image.Resampling.BILINEAR, reducing_gap=3.0)
-    x = (np.asarray(resized, np.float64) - mean) / std
-    scale, zp = inp["quantization"]
-    if scale:
-        info = np.iinfo(inp["dtype"])
-        x = np.clip(np.round(x / scale + zp), info.min, info.max)
-    interp.set_tensor(inp["index"], x.astype(inp["dtype"])[None])
-    interp.invoke()
-    y = interp.get_tensor(out["index"])[0].astype(np.float64)
-    oscale, ozp = out["quantization"]
-    if oscale:
-        y = (y - ozp) * oscale
-    pred = y.argmax(-1)
-    oh, ow = pred.shape
-    rows = np.minimum(((np.arange(image.height) + 0.5) * oh / image.height).astype(int), oh - 1)
-    cols = np.minimum(((np.arange(image.width) + 0.5) * ow / image.width).astype(int), ow - 1)
-    return pred[rows][:, cols].astype(np.uint8)
-
-
-def golden_check(model: Path, images: list[Path], mean: float, std: float) -> float:
-    pipe = Pipeline.open(model)
-    same = total = 0
-    for path in images:
-        with Image.open(path) as im:
-            ref = numpy_reference(model, im.convert("RGB"), mean, std)
-        got = pipe.segment(path.read_bytes()).label_map
-        assert got.shape == ref.shape
-        same += int((got == ref).sum())
-        total += ref.size
-    return same / total
 
 
 def test_golden_zoo_model_on_real_images(

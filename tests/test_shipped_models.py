@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import most_values_per_channel
+from checks import golden_check, most_values_per_channel
 from PIL import Image
-from test_pipeline import golden_check
 
 from edge_runtime.bench.model_bench import gzip_bytes
 from edge_runtime.bundle import locate_model

@@ -28,8 +28,8 @@ class Metrics:
         )
         self.stage = Histogram(
             "edge_stage_seconds",
-            "Pipeline stage latency",
-            ["stage"],
+            "Pipeline stage latency, by stage and origin (upload or camera)",
+            ["stage", "origin"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -92,9 +92,16 @@ class Metrics:
         r.register(self.mqtt_dropped)
 
     def observe(self, timings: StageTimings, origin: str) -> None:
+        """One segmentation's stages. A camera frame's overlay is encoded only when
+        someone looks (``observe_encode``), so its encode and total are left out here."""
         for stage, ms in timings.as_dict().items():
-            self.stage.labels(stage).observe(ms / 1e3)
+            if origin == "camera" and stage in ("encode", "total"):
+                continue
+            self.stage.labels(stage, origin).observe(ms / 1e3)
         self.inference.labels(origin).observe(timings.invoke_ms / 1e3)
+
+    def observe_encode(self, ms: float, origin: str) -> None:
+        self.stage.labels("encode", origin).observe(ms / 1e3)
 
 
 class CameraCounts(Collector):

@@ -71,6 +71,7 @@ class Runtime:
                 retry_initial_s=settings.source_retry_initial_s,
                 retry_max_s=settings.source_retry_max_s,
                 on_segmented=runtime._observe_frame,
+                on_encoded=lambda ms: runtime.metrics.observe_encode(ms, "camera"),
             )
         if settings.zones:
             if runtime.frames is None:

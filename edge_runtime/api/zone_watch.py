@@ -75,8 +75,8 @@ class ZoneWatch:
         now = time.time()
         started, ended = self.tracker.update(shares, now)
         for event in started:
-            frame = self.hub.latest  # this frame's overlay, published just before
-            self.store.add(event, frame.jpeg if frame is not None else None)
+            frame = self.hub.latest  # this frame, published just before: its overlay
+            self.store.add(event, frame.jpeg() if frame is not None else None)
             self.metrics.events.labels(event.zone, event.label).inc()
             if self.mqtt is not None:
                 self.mqtt.event("start", event)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from edge_runtime.encode import encode_jpeg, overlay
 from edge_runtime.errors import ImageError
 from edge_runtime.pipeline import Pipeline, Segmentation
 from edge_runtime.sources.base import Frame, FrameSource
@@ -61,11 +60,26 @@ class LatestFrame:
             return self._frame
 
 
-@dataclass(frozen=True)
 class StreamFrame:
-    seq: int
-    jpeg: bytes
-    summary: dict[str, object]
+    """One processed camera frame: its summary, and its overlay JPEG made on first demand
+    (a viewer, a snapshot, an event) and then shared; a frame nobody asks for is never
+    encoded."""
+
+    def __init__(self, seq: int, summary: dict[str, object], encode: Callable[[], bytes]):
+        self.seq, self.summary = seq, summary
+        self._encode: Callable[[], bytes] | None = encode
+        self._jpeg: bytes | None = None
+        self._lock = threading.Lock()
+
+    def jpeg(self) -> bytes:
+        """The overlay JPEG (encoded now if nobody asked before; CPU work: call it off an
+        event loop)."""
+        with self._lock:
+            if self._jpeg is None:
+                assert self._encode is not None
+                self._jpeg = self._encode()
+                self._encode = None  # let the frame's pixels go
+            return self._jpeg
 
 
 class StreamHub:
@@ -90,10 +104,12 @@ class StreamHub:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 
-    def publish(self, jpeg: bytes, summary: dict[str, object]) -> None:
+    def publish(self, summary: dict[str, object], jpeg: bytes | Callable[[], bytes]) -> None:
+        """A new latest frame: its summary, and its JPEG or how to make it on demand."""
+        encode = jpeg if callable(jpeg) else (lambda: jpeg)
         with self._lock:
             seq = self.latest.seq + 1 if self.latest else 1
-            self.latest = StreamFrame(seq, jpeg, summary)
+            self.latest = StreamFrame(seq, summary, encode)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 
@@ -167,11 +183,13 @@ class FrameLoop:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,
         on_segmented: Callable[[Segmentation], None] | None = None,
+        on_encoded: Callable[[float], None] | None = None,
     ):
         self.source, self.pipe, self.hub = source, pipe, hub
         self.alpha, self.jpeg_quality = alpha, jpeg_quality
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
         self.on_segmented = on_segmented
+        self.on_encoded = on_encoded  # ms, when a frame's overlay is made (on demand)
         self.latest = LatestFrame()
         self.stats = SourceStats(source.name)
         self.uploads_waiting = 0
@@ -182,6 +200,8 @@ class FrameLoop:
         self._last_warning = 0.0
         self._failures_in_a_row = 0
         self._busy_since: float | None = None
+        # Set while the loop holds a frame back for queued uploads (what tests wait on).
+        self.held = threading.Event()
 
     @property
     def skipped(self) -> int:
@@ -283,7 +303,10 @@ class FrameLoop:
             if frame is None:
                 continue
             with self._uploads:  # uploads go first: the frame waits, an HTTP client would not
+                if self.uploads_waiting:
+                    self.held.set()
                 self._uploads.wait_for(lambda: not self.uploads_waiting or self._stop.is_set())
+                self.held.clear()
             try:
                 self._process(frame)
             except Exception as exc:
@@ -306,13 +329,22 @@ class FrameLoop:
 
     def _segment_and_publish(self, frame: Frame) -> None:
         pixels, display = frame if isinstance(frame, tuple) else (frame, None)
-        seg = self.pipe.segment(pixels)
-        shown = seg.image if display is None else Image.fromarray(display)
-        jpeg = encode_jpeg(overlay(shown, seg.label_image, self.alpha), self.jpeg_quality)
+        pipe = self.pipe  # a reload may swap it; this frame stays with its own
+        seg = pipe.segment(pixels)
         self.stats.processed += 1
         self.stats.invoke_ms.append(seg.timings.invoke_ms)
         self.stats.frame_times.append(time.monotonic())
-        self.hub.publish(jpeg, seg.summary())
+
+        def encode() -> bytes:
+            shown = None if display is None else Image.fromarray(display)
+            encoded = pipe.encode(
+                seg, "overlay", alpha=self.alpha, jpeg_quality=self.jpeg_quality, picture=shown
+            )
+            if self.on_encoded is not None:
+                self.on_encoded(encoded.segmentation.timings.encode_ms)
+            return encoded.data
+
+        self.hub.publish(seg.summary(), encode)
         if self.on_segmented is not None:
             self.on_segmented(seg)
 

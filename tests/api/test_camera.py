@@ -85,6 +85,46 @@ def test_folder_source_streams_overlays(bars_model: Path, folder: Path, tmp_path
         assert d.stop() == 0
 
 
+def test_overlays_are_encoded_only_when_someone_looks(
+    bars_model: Path, folder: Path, tmp_path: Path
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def counts(c: httpx.Client) -> tuple[float, float]:
+        """(camera frames processed, camera overlays encoded)."""
+        processed = encoded = 0.0
+        for family in text_string_to_metric_families(c.get("/metrics").text):
+            for s in family.samples:
+                if s.name == "edge_camera_frames_processed_total":
+                    processed = s.value
+                if s.name == "edge_stage_seconds_count" and s.labels == {
+                    "stage": "encode",
+                    "origin": "camera",
+                }:
+                    encoded = s.value
+        return processed, encoded
+
+    d = start_daemon(
+        tmp_path, "--model", str(bars_model), "--source", str(folder), "--source-fps", "20"
+    )
+    try:
+        d.wait("/readyz")
+        with d.client() as c:
+            deadline = time.monotonic() + 60
+            while counts(c)[0] < 10:
+                assert time.monotonic() < deadline, "the camera loop did not run"
+                time.sleep(0.05)
+            assert counts(c)[1] == 0  # nobody watching: no overlay made
+            snap = c.get("/snapshot.jpg")
+            assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
+            assert counts(c)[1] == 1  # one look, one encode
+        assert len(read_mjpeg(d, 3)) == 3  # a viewer: frames are encoded for it
+        with d.client() as c:
+            assert counts(c)[1] >= 3
+    finally:
+        assert d.stop() == 0
+
+
 def test_skipped_frames_are_counted_when_inference_is_slower(
     zoo_dir: Path, folder: Path, tmp_path: Path
 ) -> None:

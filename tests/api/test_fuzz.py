@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from conftest import colour_bars
 from daemon import Daemon, start_daemon
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from zoo import colour_bars
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import STAGES, colour_bars
+from checks import STAGES
 from daemon import Daemon
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
+from zoo import colour_bars
 
 from edge_runtime.pipeline import SEGMENT_ONLY, Pipeline
 
@@ -186,7 +187,7 @@ def test_metrics_parse_and_move(daemon: Daemon) -> None:
     assert after[bad] - before.get(bad, 0) >= 1
     count = ("edge_inference_seconds_count", (("origin", "upload"),))
     assert after[count] - before.get(count, 0) == 3
-    assert after[("edge_stage_seconds_count", (("stage", "decode"),))] >= 3
+    assert after[("edge_stage_seconds_count", (("origin", "upload"), ("stage", "decode")))] >= 3
     assert after[("edge_process_resident_memory_bytes", ())] > 10e6
     assert after[("edge_ready", ())] == 1
     info = [k for k in after if k[0] == "edge_model_info"]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 import zoo
-from conftest import colour_bars
 from daemon import start_daemon, start_gated_daemon
 from PIL import Image
+from zoo import colour_bars
 
 
 def bars_png() -> bytes:

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import colour_bars
 from daemon import Daemon, refused, start_daemon, start_gated_daemon, wait_for_metric
 from PIL import Image
+from zoo import colour_bars
 
 from edge_runtime.bench.hostile import hostile_corpus
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 
 import httpx
-from conftest import colour_bars
 from daemon import Daemon
 from PIL import Image
+from zoo import colour_bars
 
 
 def rss(c: httpx.Client) -> float:

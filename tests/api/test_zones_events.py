@@ -68,8 +68,8 @@ def test_contours_rasterised_back_match_the_mask(daemon: Daemon, camvid_val: lis
     import io
 
     import numpy as np
+    from checks import paint
     from PIL import Image
-    from test_contours import paint
 
     inter = union = 0
     with daemon.client() as c:

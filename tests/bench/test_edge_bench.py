@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import zoo
-from conftest import STAGES
+from checks import STAGES
 from PIL import Image
 
 from edge_runtime.cli.bench import main

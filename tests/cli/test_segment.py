@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import colour_bars
 from PIL import Image
+from zoo import colour_bars
 
 from edge_runtime.cli.main import main
 

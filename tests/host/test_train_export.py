@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import most_values_per_channel
+from checks import most_values_per_channel
 from PIL import Image
 
 from edge_runtime.edgetpu_compat import check_model

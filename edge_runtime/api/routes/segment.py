@@ -130,6 +130,7 @@ def _respond(
         fmt,
         alpha=alpha,
         max_overlay_pixels=rt.settings.max_overlay_pixels,
+        jpeg_quality=rt.settings.jpeg_quality,
     )
     seg = encoded.segmentation
     rt.metrics.observe(seg.timings, "upload")

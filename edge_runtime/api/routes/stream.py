@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from edge_runtime.api.problems import ApiError
@@ -38,11 +39,12 @@ async def stream(request: Request) -> StreamingResponse:
                 if frame is None:
                     continue
                 seen = frame.seq
+                jpeg = await run_in_threadpool(frame.jpeg)  # made once, for every viewer
                 yield (
                     f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    f"Content-Length: {len(frame.jpeg)}\r\n\r\n"
+                    f"Content-Length: {len(jpeg)}\r\n\r\n"
                 ).encode()
-                yield frame.jpeg + b"\r\n"
+                yield jpeg + b"\r\n"
         finally:
             hub.clients -= 1
 
@@ -65,7 +67,8 @@ async def snapshot(request: Request) -> Response:
     latest = rt.hub.latest
     if latest is None:
         raise ApiError(503, "no_frame_yet", "no frame processed yet", {"Retry-After": "1"})
-    return Response(latest.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    jpeg = await run_in_threadpool(latest.jpeg)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/v1/stats", summary="Live numbers for the web page")
