@@ -23,73 +23,16 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Annotated, Any
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from typing import Any
 
 from edge_runtime.errors import MissingDependencyError
 from edge_runtime.events import Event
 from edge_runtime.secrets import read_secret
+from edge_runtime.settings import MqttSettings
 from edge_runtime.zones import ZoneSpec
 
 log = logging.getLogger("edge_runtime")
-MAX_QUEUED = 1000
 HINT = "MQTT needs paho-mqtt: pip install -e '.[mqtt]' (in the repository)"
-
-
-MAX_PREFIX = 256  # characters; the topics built on a prefix stay far below MQTT's 65,535 bytes
-
-
-def _topic_prefix(value: str | None) -> str | None:
-    """A topic prefix publishes can use: no wildcards (``+``, ``#``), no NUL, not empty,
-    at most ``MAX_PREFIX`` characters."""
-    if value is None:
-        return value
-    if not value.strip("/"):
-        raise ValueError("must not be empty")
-    bad = sorted({c for c in value if c in "+#\x00"})
-    if bad:
-        raise ValueError(
-            f"must not contain {', '.join(repr(c) for c in bad)} (MQTT wildcards and NUL "
-            "are not allowed in the topics a client publishes to)"
-        )
-    if len(value) > MAX_PREFIX:
-        raise ValueError(f"is {len(value)} characters; at most {MAX_PREFIX}")
-    return value
-
-
-TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
-
-
-class MqttSettings(BaseModel):
-    """The ``mqtt`` setting."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = Field(min_length=1, pattern=r"^\S+$", description="the broker's address")
-    port: int = Field(1883, ge=1, le=65535, description="the broker's port")
-    username: str | None = Field(None, description="the broker's user")
-    password_file: Path | None = Field(None, description="file holding the user's password")
-    tls: bool = Field(False, description="connect with TLS (the system's CA certificates)")
-    topic_prefix: TopicPrefix | None = Field(None, description="default: edge-runtime/<device id>")
-    qos: int = Field(1, ge=0, le=2, description="MQTT QoS of events and shares")
-    device_id: str | None = Field(None, description="default: the host name")
-    stats_interval_s: float = Field(
-        5.0, gt=0, description="shares are published at most this often"
-    )
-    discovery_prefix: TopicPrefix = Field(
-        "homeassistant", description="Home Assistant MQTT discovery's prefix"
-    )
-    max_queued: int = Field(
-        MAX_QUEUED, ge=1, description="events and shares waiting for the broker; more are dropped"
-    )
-
-    @model_validator(mode="after")
-    def _password_needs_a_user(self) -> MqttSettings:
-        if self.password_file is not None and not self.username:
-            raise ValueError("mqtt.password_file needs mqtt.username (the broker's user)")
-        return self
 
 
 def _slug(text: str) -> str:

@@ -5,22 +5,31 @@ that order is decided: ``ModelSettings`` for the commands that load a model,
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
 from edge_runtime.errors import SettingsError
-from edge_runtime.mqtt import MqttSettings
 from edge_runtime.options import ModelOptions
 from edge_runtime.secrets import read_secret
 from edge_runtime.suggest import did_you_mean
+from edge_runtime.yaml_files import read_yaml_mapping
 from edge_runtime.zones import MAX_PAIRS, MAX_ZONES, ZoneSpec
 
 __all__ = ["ModelSettings", "Settings", "SettingsError", "is_loopback", "read_yaml_mapping"]
@@ -39,49 +48,75 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-MAX_CONFIG_BYTES = 1 << 20
+# The YAML file's settings for the ``load`` in progress (a context variable: concurrent
+# loads in threads never see each other's file). pydantic-settings' own
+# YamlConfigSettingsSource reads the file itself; ``read_yaml_mapping`` bounds its size and
+# depth and turns every problem into one line, so the parsed mapping goes to the library's
+# dict source instead.
+_YAML: ContextVar[dict[str, Any] | None] = ContextVar("edge_runtime_yaml", default=None)
 
 
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """A YAML file that must hold a mapping (or nothing); ``SettingsError`` otherwise,
-    in one line, whatever is wrong with it (too big, too deeply nested, not YAML)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise SettingsError(
-                f"config {path} is {size:,} bytes; a settings file is at most {MAX_CONFIG_BYTES:,}"
-            )
-        loaded = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise SettingsError(f"cannot read config {path}: {exc.strerror}") from exc
-    except RecursionError as exc:
-        raise SettingsError(f"config {path} is nested too deeply") from exc
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()
-        raise SettingsError(f"config {path} is not valid YAML: {' '.join(first[:4])}") from exc
-    if loaded is not None and not isinstance(loaded, dict):
-        raise SettingsError(f"config {path} must be a mapping of settings")
-    return {str(k).replace("-", "_"): v for k, v in (loaded or {}).items()}
+MQTT_MAX_QUEUED = 1000
+MAX_PREFIX = 256  # characters; the topics built on a prefix stay far below MQTT's 65,535 bytes
 
 
-class _YamlSource(PydanticBaseSettingsSource):
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
-        super().__init__(settings_cls)
-        self._data = data
+def _topic_prefix(value: str | None) -> str | None:
+    """A topic prefix publishes can use: no wildcards (``+``, ``#``), no NUL, not empty,
+    at most ``MAX_PREFIX`` characters."""
+    if value is None:
+        return value
+    if not value.strip("/"):
+        raise ValueError("must not be empty")
+    bad = sorted({c for c in value if c in "+#\x00"})
+    if bad:
+        raise ValueError(
+            f"must not contain {', '.join(repr(c) for c in bad)} (MQTT wildcards and NUL "
+            "are not allowed in the topics a client publishes to)"
+        )
+    if len(value) > MAX_PREFIX:
+        raise ValueError(f"is {len(value)} characters; at most {MAX_PREFIX}")
+    return value
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
 
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+TopicPrefix = Annotated[str, AfterValidator(_topic_prefix)]
+
+
+class MqttSettings(BaseModel):
+    """The ``mqtt`` setting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(min_length=1, pattern=r"^\S+$", description="the broker's address")
+    port: int = Field(1883, ge=1, le=65535, description="the broker's port")
+    username: str | None = Field(None, description="the broker's user")
+    password_file: Path | None = Field(None, description="file holding the user's password")
+    tls: bool = Field(False, description="connect with TLS (the system's CA certificates)")
+    topic_prefix: TopicPrefix | None = Field(None, description="default: edge-runtime/<device id>")
+    qos: int = Field(1, ge=0, le=2, description="MQTT QoS of events and shares")
+    device_id: str | None = Field(None, description="default: the host name")
+    stats_interval_s: float = Field(
+        5.0, gt=0, description="shares are published at most this often"
+    )
+    discovery_prefix: TopicPrefix = Field(
+        "homeassistant", description="Home Assistant MQTT discovery's prefix"
+    )
+    max_queued: int = Field(
+        MQTT_MAX_QUEUED,
+        ge=1,
+        description="events and shares waiting for the broker; more are dropped",
+    )
+
+    @model_validator(mode="after")
+    def _password_needs_a_user(self) -> MqttSettings:
+        if self.password_file is not None and not self.username:
+            raise ValueError("mqtt.password_file needs mqtt.username (the broker's user)")
+        return self
 
 
 class ModelSettings(BaseSettings, ModelOptions):
     """The model options (``ModelOptions``' fields) from flags, the environment and YAML."""
 
     model_config = SettingsConfigDict(env_prefix="EDGE_RUNTIME_", extra="forbid", frozen=True)
-
-    _yaml: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -92,7 +127,7 @@ class ModelSettings(BaseSettings, ModelOptions):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _YamlSource(settings_cls, cls._yaml)
+        return init_settings, env_settings, InitSettingsSource(settings_cls, _YAML.get() or {})
 
     @classmethod
     def load(cls: type[S], config_file: Path | None = None, **flags: Any) -> S:
@@ -102,8 +137,8 @@ class ModelSettings(BaseSettings, ModelOptions):
         """
         data = read_yaml_mapping(config_file) if config_file is not None else {}
         given = {k: v for k, v in flags.items() if v is not None}
+        token = _YAML.set(data)
         try:
-            cls._yaml = data
             return cls(**given)
         except ValidationError as exc:
             lines = []
@@ -127,7 +162,7 @@ class ModelSettings(BaseSettings, ModelOptions):
         except ValueError as exc:  # e.g. an environment value that is not valid JSON
             raise SettingsError(f"invalid settings: {exc}") from exc
         finally:
-            cls._yaml = {}
+            _YAML.reset(token)
 
 
 class Settings(ModelSettings):

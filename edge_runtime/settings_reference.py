@@ -60,8 +60,7 @@ def _rows(model: type[BaseModel], prefix: str, flags: dict[str, str]) -> list[st
 
 def reference() -> str:
     """The Markdown table: every setting of ``edge-runtime serve``."""
-    from edge_runtime.mqtt import MqttSettings
-    from edge_runtime.settings import Settings
+    from edge_runtime.settings import MqttSettings, Settings
     from edge_runtime.zones import ZoneSpec
 
     flags = _serve_flags()

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import zoo
 
-from edge_runtime.defaults import SAMPLES, data_root, describe_data
+from edge_runtime.defaults import data_root, describe_data
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"  # the tests run from a checkout
 
 
 def pytest_report_header() -> str:

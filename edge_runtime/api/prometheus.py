@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from edge_runtime.pipeline import StageTimings
-from edge_runtime.system_info import rss_bytes
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
                    2.5, 5.0)  # fmt: skip
@@ -53,8 +52,9 @@ class Metrics:
         self.uploads_waiting = Gauge(
             "edge_uploads_waiting", "Uploads queued for an inference slot", registry=r
         )
-        self.rss = Gauge("edge_process_resident_memory_bytes", "Resident memory", registry=r)
-        self.rss.set_function(rss_bytes)
+        # prometheus-client's own: edge_process_resident_memory_bytes, open file
+        # descriptors (and their limit), CPU seconds, start time.
+        ProcessCollector(namespace="edge", registry=r)
         self.model_info = Gauge(
             "edge_model_info",
             "The loaded model (value 1)",

@@ -3,7 +3,9 @@ the benchmarks and by the tests, which drive it the way a client would."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,11 +23,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+OPEN_LINE = re.compile(r"^open (http://[^/\s]+)/", re.M)
+
+
 @dataclass
 class Daemon:
     proc: subprocess.Popen[bytes]
-    url: str
     log: Path
+    _url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: the port the daemon bound itself (``--port 0``), read
+        from the line it prints once it listens (waits for it; raises if it exits)."""
+        deadline = time.monotonic() + 120
+        while self._url is None:
+            found = OPEN_LINE.search(self.log.read_text(errors="replace"))
+            if found:
+                self._url = found.group(1)
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"daemon exited {self.proc.returncode}:\n{self.log.read_text()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the daemon never said where it listens:\n{self.log.read_text()}"
+                )
+            time.sleep(0.02)
+        return self._url
 
     def client(self, **kw: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]
@@ -66,18 +92,21 @@ class Daemon:
 def start_daemon(
     folder: Path, *args: str, env: dict[str, str] | None = None, log_name: str | None = None
 ) -> Daemon:
-    """``edge-runtime serve ARGS`` on a free port; its output goes to ``folder/log_name``
-    (default ``daemon-PORT.log``)."""
-    port = free_port()
-    log = folder / (log_name or f"daemon-{port}.log")
+    """``edge-runtime serve ARGS`` on a port the daemon picks itself (``--port 0``: no race
+    with another process for a port chosen beforehand); its output goes to
+    ``folder/log_name`` (default ``daemon-N.log``)."""
+    log = folder / (log_name or f"daemon-{next(_serial)}.log")
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "edge_runtime.cli.main", "serve", "--port", "0", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
-    return Daemon(proc, f"http://127.0.0.1:{port}", log)
+    return Daemon(proc, log)
+
+
+_serial = itertools.count()
 
 
 def peak_rss_reset(pid: int) -> None:

@@ -31,10 +31,12 @@ from edge_runtime.bench.daemon import Daemon, start_daemon
 from edge_runtime.bench.http_bench import parse_server_timing
 from edge_runtime.bench.int8_kernels import measure, ratio_table
 from edge_runtime.bench.report import threads_label
-from edge_runtime.defaults import data_root
+from edge_runtime.defaults import checkout, data_root
 from edge_runtime.system_info import int8_features
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: bench/, models/
+# The system report and the bench/ scripts run from a checkout (bench/, models/); an
+# installed wheel has neither, and they are read relative to the working folder then.
+ROOT = checkout() or Path.cwd()
 DATA = data_root()
 
 

@@ -91,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         http=_protocol_class(),
     )
     server = _server_class()(config, on_exit=lambda: begin_shutdown(app))
-    logging.getLogger("edge_runtime").info("%s", open_hint(settings, sock.getsockname()[1]))
+    # Printed, not logged: whatever the log level, a person (or a test) learns the address.
+    print(open_hint(settings, sock.getsockname()[1]), flush=True)
     server.run(sockets=[sock])
     code = 0 if server.started else 1
     _exit_now_if_an_invoke_is_stuck(code)

@@ -17,19 +17,30 @@ from pydantic import (
 )
 
 from edge_runtime.bundle import InputSpec
-from edge_runtime.defaults import data_root
-from edge_runtime.settings import read_yaml_mapping
+from edge_runtime.defaults import checkout, data_root
+from edge_runtime.errors import SettingsError
 from edge_runtime.suggest import did_you_mean
+from edge_runtime.yaml_files import read_yaml_mapping
 
-# Committed with the repository (Apache-2.0, 3.4 MB): training needs nothing beside a clone.
-DEFAULT_WEIGHTS_ROOT = Path(__file__).resolve().parents[2] / "models" / "pretrained"
+
+def _repository_folder(env: str, *parts: str) -> Path:
+    """``$env``, else that folder of the repository (the host companion trains from a
+    checkout); a one-line ``SettingsError`` outside one."""
+    value = os.environ.get(env)
+    if value:
+        return Path(value)
+    root = checkout()
+    if root is None:
+        raise SettingsError(
+            f"set {env}: outside a checkout of the repository there is no {'/'.join(parts)}"
+        )
+    return root.joinpath(*parts)
 
 
 def configs_root() -> Path:
     """The shipped training configs: ``EDGE_RUNTIME_CONFIGS``, else the repository's
     ``models/configs``."""
-    default = DEFAULT_WEIGHTS_ROOT.parent / "configs"
-    return Path(os.environ.get("EDGE_RUNTIME_CONFIGS", str(default)))
+    return _repository_folder("EDGE_RUNTIME_CONFIGS", "models", "configs")
 
 
 def shipped_config(name: str) -> Path | None:
@@ -40,8 +51,9 @@ def shipped_config(name: str) -> Path | None:
 
 def weights_root() -> Path:
     """Where relative pretrained-weight paths point: ``EDGE_RUNTIME_WEIGHTS``, else the
-    repository's ``models/pretrained``."""
-    return Path(os.environ.get("EDGE_RUNTIME_WEIGHTS", str(DEFAULT_WEIGHTS_ROOT)))
+    repository's ``models/pretrained`` (committed, Apache-2.0, 3.4 MB: training needs
+    nothing beside a clone)."""
+    return _repository_folder("EDGE_RUNTIME_WEIGHTS", "models", "pretrained")
 
 
 def decoder_problem(levels: int, upsampling: str, output_stride: int) -> str | None:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import io
 
 import httpx
+from checks import metric
 from daemon import Daemon
 from PIL import Image
 from zoo import colour_bars
 
 
 def rss(c: httpx.Client) -> float:
-    line = next(
-        x
-        for x in c.get("/metrics").text.splitlines()
-        if x.startswith("edge_process_resident_memory_bytes")
-    )
-    return float(line.split()[1]) / 2**20
+    value = metric(c.get("/metrics").text, "edge_process_resident_memory_bytes")
+    assert value is not None
+    return value / 2**20
 
 
 def test_memory_stays_flat_over_many_requests(daemon: Daemon) -> None:

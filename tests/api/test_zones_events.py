@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from checks import metric
 from daemon import Daemon, refused, start_daemon
 from zone_frames import WHOLE, crossing_config, crossing_folder
 
@@ -153,13 +154,8 @@ def test_an_events_folder_that_fails_degrades_the_daemon_and_loses_no_event(
             ready = c.get("/readyz")
             assert ready.status_code == 200  # degraded still serves
             assert "cannot write events" in ready.json()["reason"]
-            metrics = c.get("/metrics").text
-            failures = [
-                float(line.split()[-1])
-                for line in metrics.splitlines()
-                if line.startswith("edge_event_write_failures_total ")
-            ]
-            assert failures and failures[0] >= 1
+            failures = metric(c.get("/metrics").text, "edge_event_write_failures_total")
+            assert failures is not None and failures >= 1
             assert c.get("/v1/events").json()["events"], "the event is still listed"
             # The disk comes back: the next event is written whole and the daemon is ready.
             events_dir.unlink()
