@@ -108,12 +108,16 @@ class CameraCounts(Collector):
     """The camera loop's running counts, exported as counters (``*_total``) read at
     scrape time from the loop's own statistics: nothing to keep in step."""
 
-    COUNTS: ClassVar[dict[str, str]] = {
-        "edge_camera_frames_captured": "Frames read from the source",
-        "edge_camera_frames_processed": "Frames segmented",
-        "edge_camera_frames_skipped": "Frames replaced before they could be segmented",
-        "edge_camera_frame_errors": "Frames that failed in the camera loop",
-        "edge_camera_reconnects": "Times the source failed and was retried",
+    # FrameLoop.counts() name -> (metric name, help)
+    COUNTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "captured": ("edge_camera_frames_captured", "Frames read from the source"),
+        "processed": ("edge_camera_frames_processed", "Frames segmented"),
+        "skipped": (
+            "edge_camera_frames_skipped",
+            "Frames replaced before they could be segmented",
+        ),
+        "frame_errors": ("edge_camera_frame_errors", "Frames that failed in the camera loop"),
+        "reconnects": ("edge_camera_reconnects", "Times the source failed and was retried"),
     }
 
     def __init__(self) -> None:
@@ -121,9 +125,9 @@ class CameraCounts(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         values = self.read() if self.read is not None else {}
-        for name, doc in self.COUNTS.items():
-            if name in values:
-                yield CounterMetricFamily(name, doc, value=values[name])
+        for key, (name, doc) in self.COUNTS.items():
+            if key in values:
+                yield CounterMetricFamily(name, doc, value=values[key])
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         return iter(())  # names depend on whether a camera runs: collect at scrape time

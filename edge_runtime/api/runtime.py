@@ -6,6 +6,7 @@ line); warm-up runs in the background so ``/readyz`` can say 503 until it is don
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -38,6 +39,16 @@ def model_options(settings: Settings) -> ModelOptions:
     return options
 
 
+class Readiness(enum.Enum):
+    """Where the model stands: only ``READY`` serves; ``STUCK`` is for good (systemd's
+    watchdog restarts the daemon)."""
+
+    WARMING_UP = "warming up"
+    READY = "ready"
+    WARM_UP_FAILED = "warm-up failed"
+    STUCK = "inference stuck"
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -46,10 +57,25 @@ class Runtime:
     hub: StreamHub = field(default_factory=StreamHub)
     frames: FrameLoop | None = None
     zones: ZoneWatch | None = None
-    ready: bool = False
-    not_ready_reason: str = "warming up"
+    readiness: Readiness = Readiness.WARMING_UP
+    detail: str = ""  # why, for a state other than READY
     _warm: threading.Thread | None = None
     _reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def ready(self) -> bool:
+        return self.readiness is Readiness.READY
+
+    @property
+    def not_ready_reason(self) -> str:
+        if not self.detail:
+            return self.readiness.value
+        joint = " " if self.readiness is Readiness.STUCK else ": "  # stuck for 1.2 s
+        return f"{self.readiness.value}{joint}{self.detail}"
+
+    def _become(self, state: Readiness, detail: str = "") -> None:
+        self.readiness, self.detail = state, detail
+        self.metrics.ready.set(1 if state is Readiness.READY else 0)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -91,15 +117,9 @@ class Runtime:
         self.metrics.model_info.labels(spec.name, version, sha, delegate.kind).set(1)
         m = self.metrics
         if self.frames is not None:
-            stats, frames = self.frames.stats, self.frames
-            m.camera.read = lambda: {
-                "edge_camera_frames_captured": stats.captured,
-                "edge_camera_frames_processed": stats.processed,
-                "edge_camera_frames_skipped": frames.skipped,
-                "edge_camera_frame_errors": stats.frame_errors,
-                "edge_camera_reconnects": stats.reconnects,
-            }
-            m.source_up.set_function(lambda: 1.0 if stats.state == "running" else 0.0)
+            frames = self.frames
+            m.camera.read = frames.counts
+            m.source_up.set_function(lambda: 1.0 if frames.stats.state == "running" else 0.0)
         m.stream_clients.set_function(lambda: self.hub.clients)
 
     def _observe_frame(self, seg: Segmentation) -> None:
@@ -114,11 +134,10 @@ class Runtime:
             try:
                 self.pipeline.warm_up(self.settings.warmup_runs)
             except Exception as exc:  # a model that cannot invoke: stay up, say why
-                self.not_ready_reason = f"warm-up failed: {exc}"
+                self._become(Readiness.WARM_UP_FAILED, str(exc))
                 log.error("warm-up failed: %s", exc)
                 return
-            self.ready, self.not_ready_reason = True, ""
-            self.metrics.ready.set(1)
+            self._become(Readiness.READY)
             log.info(
                 "ready: %s on %s", self.pipeline.spec.name, self.pipeline.engine.delegate.describe()
             )
@@ -166,11 +185,9 @@ class Runtime:
         for good (systemd, no longer fed WATCHDOG=1, restarts it)."""
         stuck = self.pipeline.engine.stuck_for()
         if stuck > self.settings.inference_timeout_s and self.ready:
-            self.ready = False
-            self.not_ready_reason = f"inference stuck for {stuck:.1f} s"
-            self.metrics.ready.set(0)
+            self._become(Readiness.STUCK, f"for {stuck:.1f} s")
             log.error("watchdog: %s; no longer ready", self.not_ready_reason)
-        return not self.ready and self.not_ready_reason.startswith("inference stuck")
+        return self.readiness is Readiness.STUCK
 
     def reload(self, model: Path | None = None) -> Pipeline:
         """Load ``model`` (default: the configured one, re-read from disk) beside the
@@ -232,9 +249,5 @@ class Runtime:
             "source": redact(s.name),
             "state": s.state,
             "last_error": s.last_error,
-            "captured": s.captured,
-            "processed": s.processed,
-            "skipped": self.frames.skipped,
-            "reconnects": s.reconnects,
-            "frame_errors": s.frame_errors,
+            **self.frames.counts(),
         }

@@ -207,6 +207,17 @@ class FrameLoop:
     def skipped(self) -> int:
         return self.latest.skipped
 
+    def counts(self) -> dict[str, int]:
+        """The loop's running counts, under the names /readyz and /metrics both use."""
+        s = self.stats
+        return {
+            "captured": s.captured,
+            "processed": s.processed,
+            "skipped": self.skipped,
+            "reconnects": s.reconnects,
+            "frame_errors": s.frame_errors,
+        }
+
     def start(self) -> None:
         self._threads = [
             threading.Thread(target=self._capture, name="capture", daemon=True),

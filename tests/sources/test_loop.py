@@ -252,7 +252,7 @@ class Failing(Pipeline):
 
 
 def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path) -> None:
-    from edge_runtime.api.runtime import Runtime
+    from edge_runtime.api.runtime import Readiness, Runtime
     from edge_runtime.settings import Settings
     from edge_runtime.sources.loop import FAIL_AFTER
 
@@ -260,7 +260,7 @@ def test_the_camera_loop_survives_failures_and_then_reports_them(zoo_dir: Path) 
     pipe = Pipeline.open(model)
     failing = Failing(pipe.engine, pipe.spec)
     loop = FrameLoop(SyntheticSource(64, 48, fps=1000.0), failing, StreamHub())
-    runtime = Runtime(Settings.load(), pipe, frames=loop, ready=True)
+    runtime = Runtime(Settings.load(), pipe, frames=loop, readiness=Readiness.READY)
     loop.start()
     try:
         deadline = time.monotonic() + 30
