@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from edge_runtime.bench.system import ROOT
+from allocation_args import parse, write_report
+
 from edge_runtime.host.channel_pruning import model_macs, plan_channels, prune_channels
-from edge_runtime.host.config import ChannelPruningConfig, ExperimentConfig, GroupKeep
+from edge_runtime.host.config import ChannelPruningConfig, GroupKeep
 from edge_runtime.host.datasets import split_pairs
 from edge_runtime.host.inputs import model_inputs
 from edge_runtime.host.train import evaluate_keras, load_model
@@ -45,25 +44,14 @@ def candidates(target: float) -> dict[str, ChannelPruningConfig]:
         "decoder whole": c("contribution", DECODER),
         "late blocks harder": c("contribution", GroupKeep(match=LATE, keep=0.4)),
         "early blocks lighter": c("contribution", GroupKeep(match=EARLY, keep=1.0)),
-        "decoder whole, late harder": c(
-            "contribution", DECODER, GroupKeep(match=LATE, keep=0.4)
-        ),
+        "decoder whole, late harder": c("contribution", DECODER, GroupKeep(match=LATE, keep=0.4)),
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("config", type=Path)
-    parser.add_argument("dense", type=Path, help="a trained dense model (.keras)")
-    parser.add_argument("--target-gmacs", type=float, default=0.48)
-    parser.add_argument("--class", dest="label", default=None, help="also report this class")
-    args = parser.parse_args()
-    cfg = ExperimentConfig.load(args.config)
-    label = args.label or cfg.data.labels[min(1, len(cfg.data.labels) - 1)]
-    if label not in cfg.data.labels:
-        sys.exit(f"channel_allocation: no class {label!r} in {args.config}")
-    if not args.dense.exists():
-        sys.exit(f"channel_allocation: no model at {args.dense} (train the dense stage first)")
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--target-gmacs", type=float, default=0.48)
+    args, cfg, label = parse("channel_allocation", __doc__, extra)
     pairs = split_pairs(cfg.data, "val")
     train_images = [p for p, _ in split_pairs(cfg.data, "train")]
     x = model_inputs(train_images, cfg.input.spec(), 32)
@@ -95,9 +83,7 @@ def main() -> None:
             f"{scores.mean_iou:.2%} | {scores.iou[index]:.2%} |"
         )
         print(lines[-1], flush=True)
-    out = ROOT / "bench/results" / f"channel-allocation-{cfg.name}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(out, file=sys.stderr)
+    write_report("channel-allocation", cfg, lines)
 
 
 if __name__ == "__main__":

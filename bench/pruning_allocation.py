@@ -14,15 +14,13 @@ same on any machine).
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from edge_runtime.bench.system import ROOT
-from edge_runtime.host.config import ExperimentConfig, LayerSparsity, PruningConfig
+from allocation_args import parse, write_report
+
+from edge_runtime.host.config import LayerSparsity, PruningConfig
 from edge_runtime.host.datasets import split_pairs
 from edge_runtime.host.train import evaluate_keras, load_model, planned_sparsity, prune_once
 
@@ -43,17 +41,7 @@ def split(stride32: float, stride16: float, rest: float) -> PruningConfig:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("config", type=Path)
-    parser.add_argument("dense", type=Path, help="a trained dense model (.keras)")
-    parser.add_argument("--class", dest="label", default=None, help="also report this class")
-    args = parser.parse_args()
-    cfg = ExperimentConfig.load(args.config)
-    label = args.label or cfg.data.labels[min(1, len(cfg.data.labels) - 1)]
-    if label not in cfg.data.labels:
-        sys.exit(f"pruning_allocation: no class {label!r} in {args.config}")
-    if not args.dense.exists():
-        sys.exit(f"pruning_allocation: no model at {args.dense} (train the dense stage first)")
+    args, cfg, label = parse("pruning_allocation", __doc__)
     pairs = split_pairs(cfg.data, "val")
     overall = planned_sparsity(load_model(args.dense), cfg)
     candidates = {
@@ -82,9 +70,7 @@ def main() -> None:
         scores = evaluate_keras(model, pairs, cfg).scores()
         lines.append(f"| {name} | {zeros:.1%} | {scores.mean_iou:.2%} | {scores.iou[index]:.2%} |")
         print(lines[-1], flush=True)
-    out = ROOT / "bench/results" / f"pruning-allocation-{cfg.name}.md"
-    out.write_text("\n".join(lines) + "\n")
-    print(out, file=sys.stderr)
+    write_report("pruning-allocation", cfg, lines)
 
 
 if __name__ == "__main__":

@@ -93,3 +93,17 @@ def metric(text: str, name: str, **labels: str) -> float | None:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return None
+
+
+def camvid_data(root: Path, labels: list[str], **more: object) -> dict[str, object]:
+    """A training config's ``data`` section on the CamVid folders under ``root``."""
+    return {
+        "name": "CamVid",
+        "train_images": root / "camvid/train",
+        "train_masks": root / "camvid/trainannot",
+        "val_images": root / "camvid/val",
+        "val_masks": root / "camvid/valannot",
+        "labels": labels,
+        "palette": [[i * 20 % 256, 0, 0] for i in range(len(labels))],
+        **more,
+    }

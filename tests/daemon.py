@@ -26,16 +26,23 @@ def start_slow_daemon(
 HOOKS = Path(__file__).resolve().parent / "hooks"
 
 
+GATES = {
+    "invoke": "EDGE_TEST_INVOKE_GATE",  # every invoke waits
+    "load": "EDGE_TEST_LOAD_GATE",  # the first model load waits
+    "contour": "EDGE_TEST_CONTOUR_GATE",  # every polygon tracing waits
+}
+
+
 def start_gated_daemon(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, gate: str = "invoke"
 ) -> tuple[Daemon, Path]:
-    """A daemon whose every invoke waits on a named pipe (tests/hooks/sitecustomize.py):
-    write ``once`` to it to let one invoke run, ``all`` for every later one. Tests hold an
-    inference for exactly as long as they need, on any CPU."""
-    gate = tmp_path / "invoke.gate"
-    os.mkfifo(gate)
-    hooks = {"PYTHONPATH": str(HOOKS), "EDGE_TEST_INVOKE_GATE": str(gate)}
-    return start_daemon(tmp_path, *args, env={**hooks, **(env or {})}), gate
+    """A daemon whose ``gate`` step (``GATES``) waits on a named pipe (tests/hooks/
+    sitecustomize.py): write ``once`` to it to let one through, ``all`` for every later
+    one. Tests hold a step for exactly as long as they need, on any CPU."""
+    fifo = tmp_path / f"{gate}.gate"
+    os.mkfifo(fifo)
+    hooks = {"PYTHONPATH": str(HOOKS), GATES[gate]: str(fifo)}
+    return start_daemon(tmp_path, *args, env={**hooks, **(env or {})}), fifo
 
 
 def wait_for_log(daemon: Daemon, text: str, timeout: float = 60) -> None:

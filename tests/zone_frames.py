@@ -66,3 +66,19 @@ def crossing_config(
     config = tmp_path / "edge.yaml"
     config.write_text(yaml.safe_dump(doc))
     return config
+
+
+def road_zone_config(tmp_path: Path, frames: Path, name: str = "edge.yaml", **more: object) -> Path:
+    """A serve config replaying ``frames`` with one whole-frame zone watching Road (plus
+    ``more``, e.g. ``mqtt``), its events in ``tmp_path/events``."""
+    import yaml
+
+    doc = {
+        "source": str(frames),
+        "events_dir": str(tmp_path / "events"),
+        "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
+        **more,
+    }
+    config = tmp_path / name
+    config.write_text(yaml.safe_dump(doc))
+    return config

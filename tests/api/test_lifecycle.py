@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
-from daemon import HOOKS, refused, start_daemon, start_gated_daemon, wait_for_log
+from daemon import refused, start_daemon, start_gated_daemon, wait_for_log
 from PIL import Image
 
 
@@ -183,14 +182,7 @@ def test_sigterm_with_a_stream_viewer_open_exits_cleanly(
 def test_sighup_during_start_up_does_not_kill_the_daemon(bars_model: Path, tmp_path: Path) -> None:
     # The model load is held (tests/hooks) while SIGHUP arrives: before the server's
     # reload handler exists. SIGHUP's default action would end the process.
-    gate = tmp_path / "load.gate"
-    os.mkfifo(gate)
-    d = start_daemon(
-        tmp_path,
-        "--model",
-        str(bars_model),
-        env={"PYTHONPATH": str(HOOKS), "EDGE_TEST_LOAD_GATE": str(gate)},
-    )
+    d, gate = start_gated_daemon(tmp_path, "--model", str(bars_model), gate="load")
     with gate.open("wb") as release:  # opens once the daemon waits in the model load
         d.proc.send_signal(signal.SIGHUP)
         d.proc.send_signal(signal.SIGHUP)

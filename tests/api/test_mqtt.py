@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
+from checks import metric
 from daemon import Daemon, free_port, refused, start_daemon
-from zone_frames import WHOLE, crossing_config, crossing_folder
+from zone_frames import crossing_config, crossing_folder, road_zone_config
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -150,24 +150,8 @@ def test_events_shares_and_discovery_reach_the_broker(
 def test_the_daemon_outlives_the_broker_and_reconnects(
     default_model: Path, camvid_val: list[Path], tmp_path: Path, broker: Broker
 ) -> None:
-    config = tmp_path / "edge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(camvid_val[0].parent),
-                "source_fps": 5,
-                "events_dir": str(tmp_path / "events"),
-                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
-                "mqtt": {"host": "127.0.0.1", "port": broker.port, "device_id": "cam2"},
-            }
-        )
-    )
-    d = start_daemon(tmp_path, "--config", str(config))
+    d = _cut_off(tmp_path, camvid_val[0].parent, broker, 5, device_id="cam2")
     try:
-        d.wait("/readyz", timeout=120)
-        _wait_mqtt(d, "connected")
-        broker.kill()
-        _wait_mqtt(d, "disconnected")
         # Segmentation goes on: frames keep being processed, uploads keep working.
         processed = httpx.get(d.url + "/readyz").json()["camera"]["processed"]
         deadline = time.monotonic() + 60
@@ -180,6 +164,22 @@ def test_the_daemon_outlives_the_broker_and_reconnects(
         assert "edge_mqtt_connected 1.0" in httpx.get(d.url + "/metrics").text
     finally:
         assert d.stop() == 0
+
+
+def _cut_off(tmp_path: Path, frames: Path, broker: Broker, fps: int, **mqtt: object) -> Daemon:
+    """A daemon replaying ``frames`` at ``fps``, connected to ``broker``, which then dies."""
+    settings = {"host": "127.0.0.1", "port": broker.port, **mqtt}
+    config = road_zone_config(tmp_path, frames, source_fps=fps, mqtt=settings)
+    d = start_daemon(tmp_path, "--config", str(config))
+    try:
+        d.wait("/readyz", timeout=120)
+        _wait_mqtt(d, "connected")
+        broker.kill()
+        _wait_mqtt(d, "disconnected")
+    except BaseException:
+        d.stop()
+        raise
+    return d
 
 
 def _wait_mqtt(d: Daemon, state: str, timeout: float = 60) -> None:
@@ -215,21 +215,12 @@ def test_credentials_from_a_password_file(
         for password, state in (("s3cret-pass", "connected"), ("wrong", "disconnected")):
             secret = tmp_path / f"mqtt-{state}"
             secret.write_text(password + "\n")
-            config = tmp_path / f"edge-{state}.yaml"
-            config.write_text(
-                yaml.safe_dump(
-                    {
-                        "source": str(camvid_val[0].parent),
-                        "events_dir": str(tmp_path / "events"),
-                        "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
-                        "mqtt": {
-                            "host": "127.0.0.1",
-                            "port": port,
-                            "username": "edge",
-                            "password_file": str(secret),
-                        },
-                    }
-                )
+            mqtt = {"host": "127.0.0.1", "port": port, "username": "edge"}
+            config = road_zone_config(
+                tmp_path,
+                camvid_val[0].parent,
+                f"edge-{state}.yaml",
+                mqtt={**mqtt, "password_file": str(secret)},
             )
             d = start_daemon(tmp_path, "--config", str(config))
             try:
@@ -249,34 +240,14 @@ def test_credentials_from_a_password_file(
 def test_state_messages_come_back_after_a_full_backlog_and_a_broker_restart(
     default_model: Path, camvid_val: list[Path], tmp_path: Path, broker: Broker
 ) -> None:
-    config = tmp_path / "edge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(camvid_val[0].parent),
-                "source_fps": 20,
-                "events_dir": str(tmp_path / "events"),
-                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
-                "mqtt": {
-                    "host": "127.0.0.1",
-                    "port": broker.port,
-                    "device_id": "cam3",
-                    "stats_interval_s": 0.01,  # a share every frame: the backlog fills fast
-                    "max_queued": 3,
-                },
-            }
-        )
-    )
-    d = start_daemon(tmp_path, "--config", str(config))
+    # A share every frame and room for three: the backlog fills fast.
+    d = _cut_off(
+        tmp_path, camvid_val[0].parent, broker, 20, device_id="cam3", stats_interval_s=0.01,
+        max_queued=3,
+    )  # fmt: skip
     try:
-        d.wait("/readyz", timeout=120)
-        _wait_mqtt(d, "connected")
-        broker.kill()
-        _wait_mqtt(d, "disconnected")
         deadline = time.monotonic() + 120
-        while "edge_mqtt_dropped_total 0.0" in httpx.get(d.url + "/metrics").text or (
-            "edge_mqtt_dropped_total" not in httpx.get(d.url + "/metrics").text
-        ):
+        while not metric(httpx.get(d.url + "/metrics").text, "edge_mqtt_dropped_total"):
             assert time.monotonic() < deadline, "the backlog never filled"
             time.sleep(0.1)
         broker.start()  # a fresh broker: no retained message survived
@@ -310,16 +281,8 @@ def test_state_messages_come_back_after_a_full_backlog_and_a_broker_restart(
 def test_bad_mqtt_settings_refuse_to_start(
     camvid_val: list[Path], tmp_path: Path, mqtt_setting: dict[str, object], message: str
 ) -> None:
-    config = tmp_path / "edge.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(camvid_val[0].parent),
-                "events_dir": str(tmp_path / "events"),
-                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
-                "mqtt": {"host": "127.0.0.1", **mqtt_setting},
-            }
-        )
+    config = road_zone_config(
+        tmp_path, camvid_val[0].parent, mqtt={"host": "127.0.0.1", **mqtt_setting}
     )
     out = refused(tmp_path, "--config", str(config))
     assert message in out and len(out.strip().splitlines()) == 1, out

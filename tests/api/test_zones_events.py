@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import yaml
 from checks import metric
-from daemon import Daemon, refused, start_daemon
-from zone_frames import WHOLE, crossing_config, crossing_folder
+from daemon import Daemon, refused, start_daemon, start_gated_daemon
+from zone_frames import WHOLE, crossing_config, crossing_folder, road_zone_config
 
 
 def test_a_class_crossing_a_zone_is_one_event(
@@ -199,16 +199,7 @@ def test_an_event_open_at_stop_is_closed_with_its_peak(
 def test_repeated_event_parameters_are_refused(
     default_model: Path, camvid_val: list[Path], tmp_path: Path
 ) -> None:
-    config = tmp_path / "z.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": str(camvid_val[0].parent),
-                "events_dir": str(tmp_path / "events"),
-                "zones": [{"name": "all", "polygon": WHOLE, "classes": ["Road"]}],
-            }
-        )
-    )
+    config = road_zone_config(tmp_path, camvid_val[0].parent)
     d = start_daemon(tmp_path, "--config", str(config))
     try:
         d.wait("/readyz", timeout=120)
@@ -221,7 +212,6 @@ def test_repeated_event_parameters_are_refused(
 def test_a_camera_loop_that_stops_advancing_makes_the_daemon_unready(
     bars_model: Path, camvid_val: list[Path], tmp_path: Path
 ) -> None:
-    from daemon import start_gated_daemon
 
     # Every invoke waits on a pipe (tests/hooks): the camera loop holds one frame for as
     # long as the test wants. The inference watchdog is far off; the progress one is not.
@@ -269,23 +259,14 @@ def test_contours_hold_the_inference_slot_and_are_timed(
 ) -> None:
     """Polygon tracing grows with the image: it runs inside the admission budget, so with
     one slot and no queue a second upload is refused while one traces."""
-    import os
     import threading
 
-    from daemon import HOOKS
-
-    gate = tmp_path / "contour.gate"
-    os.mkfifo(gate)
-    d = start_daemon(
+    d, gate = start_gated_daemon(
         tmp_path,
         "--model",
         str(bars_model),
-        env={
-            "PYTHONPATH": str(HOOKS),
-            "EDGE_TEST_CONTOUR_GATE": str(gate),
-            "EDGE_RUNTIME_MAX_INFLIGHT": "1",
-            "EDGE_RUNTIME_MAX_WAITING": "0",
-        },
+        env={"EDGE_RUNTIME_MAX_INFLIGHT": "1", "EDGE_RUNTIME_MAX_WAITING": "0"},
+        gate="contour",
     )
     body = camvid_val[0].read_bytes()
     headers = {"Content-Type": "image/png"}

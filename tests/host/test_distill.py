@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from checks import camvid_data
 from PIL import Image
 
 pytestmark = pytest.mark.host
@@ -123,15 +124,7 @@ def test_teacher_logits_are_cached_per_teacher_file(data: Path, tmp_path: Path) 
         {
             "name": "student",
             "input": {"width": 64, "height": 48},
-            "data": {
-                "name": "CamVid",
-                "train_images": data / "camvid/train",
-                "train_masks": data / "camvid/trainannot",
-                "val_images": data / "camvid/val",
-                "val_masks": data / "camvid/valannot",
-                "labels": [f"c{i}" for i in range(11)],
-                "palette": [[i, i, i] for i in range(11)],
-            },
+            "data": camvid_data(data, [f"c{i}" for i in range(11)]),
             "distillation": {"teacher": path, "cache_dir": tmp_path / "cache"},
         }
     )

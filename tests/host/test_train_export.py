@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from checks import most_values_per_channel
+from checks import camvid_data, most_values_per_channel
 from PIL import Image
 
 from edge_runtime.edgetpu_compat import check_model
@@ -32,23 +32,24 @@ CAMVID_LABELS = [
 ]
 
 
+# A MobileNetV2 U-Net small enough for a test run (stride-2 logits, three decoder levels).
+TINY_MNV2_UNET = {
+    "backbone": "mobilenet_v2",
+    "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
+    "decoder_filters": [16, 16, 8],
+    "skip_batch_norm": True,
+    "upsampling": "bilinear",
+    "output_stride": 2,
+}
+
+
 def tiny_config(data: Path, **train: object) -> ExperimentConfig:
     return ExperimentConfig.model_validate(
         {
             "name": "tiny",
             "model": {"filters": 4, "depth": 2},
             "input": {"width": 64, "height": 48},
-            "data": {
-                "name": "CamVid",
-                "train_images": data / "camvid/train",
-                "train_masks": data / "camvid/trainannot",
-                "val_images": data / "camvid/val",
-                "val_masks": data / "camvid/valannot",
-                "ignore_index": 11,
-                "labels": CAMVID_LABELS,
-                "palette": [[i * 20, 0, 0] for i in range(11)],
-                "license": "CC BY-NC 4.0",
-            },
+            "data": camvid_data(data, CAMVID_LABELS, ignore_index=11, license="CC BY-NC 4.0"),
             "train": {
                 "epochs": 3,
                 "batch_size": 4,
@@ -499,14 +500,7 @@ def test_decoder_stopping_at_stride_2_trains_exports_and_maps_back_to_the_frame(
     cfg = ExperimentConfig.model_validate(
         {
             **base,
-            "model": {
-                "backbone": "mobilenet_v2",
-                "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
-                "decoder_filters": [16, 16, 8],
-                "skip_batch_norm": True,
-                "upsampling": "bilinear",
-                "output_stride": 2,
-            },
+            "model": TINY_MNV2_UNET,
             "input": {"width": 96, "height": 64},
         }
     )
@@ -535,14 +529,7 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
     from edge_runtime.host.train import load_model, train
 
     base = tiny_config(data, epochs=1, steps_per_epoch=2, val_limit=1).model_dump(mode="json")
-    model = {
-        "backbone": "mobilenet_v2",
-        "pretrained": "mobilenet_v2_1.0_224_quant.tflite",
-        "decoder_filters": [16, 16, 8],
-        "skip_batch_norm": True,
-        "upsampling": "bilinear",
-        "output_stride": 2,
-    }
+    model = TINY_MNV2_UNET
     dense_cfg = ExperimentConfig.model_validate(
         {**base, "model": model, "input": {"width": 96, "height": 64}, "pruning": {"enabled": 0}}
     )
