@@ -21,11 +21,12 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from allocation_args import parse, write_report
 
+from edge_runtime.host.builders import load_model
 from edge_runtime.host.channel_pruning import model_macs, plan_channels, prune_channels
 from edge_runtime.host.config import ChannelPruningConfig, GroupKeep
 from edge_runtime.host.datasets import split_pairs
+from edge_runtime.host.evaluation import evaluate_keras
 from edge_runtime.host.inputs import model_inputs
-from edge_runtime.host.train import evaluate_keras, load_model
 
 DECODER = GroupKeep(match="^up", keep=1.0)
 LATE = "expanded_conv_1[3-6]/"  # stride 32 (and the last stride-16 block's expansion)

@@ -20,9 +20,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from allocation_args import parse, write_report
 
+from edge_runtime.host.builders import load_model
 from edge_runtime.host.config import LayerSparsity, PruningConfig
 from edge_runtime.host.datasets import split_pairs
-from edge_runtime.host.train import evaluate_keras, load_model, planned_sparsity, prune_once
+from edge_runtime.host.evaluation import evaluate_keras
+from edge_runtime.host.weight_pruning import planned_sparsity, prune_once
 
 STRIDE32 = "expanded_conv_1[4-6]/"
 STRIDE16 = "expanded_conv_([7-9]|1[0-3])/"

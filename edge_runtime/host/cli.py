@@ -70,9 +70,9 @@ def _ship_default(paths: list[Path]) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.config import ExperimentConfig
     from edge_runtime.host.export import export_bundles
-    from edge_runtime.host.train import load_model
 
     cfg = ExperimentConfig.load(args.config)
     run = args.run or Path("runs") / cfg.name

@@ -41,7 +41,8 @@ def teacher_logits(
     The teacher sees each image as the device would show it to a model of the teacher's
     input size, normalized like the student (same ``input.mean``/``std``).
     """
-    from edge_runtime.host.train import load_model, predict_logits
+    from edge_runtime.host.builders import load_model
+    from edge_runtime.host.evaluation import predict_logits
 
     d = cfg.distillation
     assert d.teacher is not None

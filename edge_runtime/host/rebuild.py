@@ -106,8 +106,9 @@ def rebuild(
 ) -> list[Path]:
     """Train every unfinished stage of ``name`` in order, then export ``name``'s bundles
     into ``out`` (each evaluated on val through the device pipeline); returns them."""
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import copy_training_record, export_bundles
-    from edge_runtime.host.train import load_model, train
+    from edge_runtime.host.train import train
 
     plan = stages(name, runs)
     for i, stage in enumerate(plan, 1):

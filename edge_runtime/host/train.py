@@ -1,4 +1,7 @@
-"""Training with magnitude pruning during training (tensorflow-model-optimization).
+"""One training stage: data, model, optional pruning (weights or channels), distillation,
+the fit. The parts live beside it: ``builders`` (the models), ``weight_pruning``
+(TFMOT pruning and clustering), ``channel_pruning``, ``distill``, ``losses``, ``callbacks``
+(per-epoch scores, plots, the best model) and ``evaluation``.
 
 ``train(config, out_dir)`` writes into ``out_dir``:
 ``history.csv`` (one row per epoch), ``best.keras`` (stripped model with the best val mIoU
@@ -11,324 +14,30 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
-from PIL import Image
 
-from edge_runtime.bundle import InputSpec
-from edge_runtime.host.config import ExperimentConfig, PruningConfig
+from edge_runtime.host.builders import CHANNEL_PLAN, initial_model, made_by
+from edge_runtime.host.callbacks import EpochReport, PlotHistory
+from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.datasets import (
     Augment,
     make_dataset,
     median_frequency_weights,
     split_pairs,
 )
-from edge_runtime.host.inputs import model_input
+from edge_runtime.host.losses import LayerwiseAdam, encoder_variables, training_loss
 from edge_runtime.host.tf_compat import keras, tf, tfmot
-from edge_runtime.postprocess import to_image_size
-from edge_runtime.preprocess import place
-from edge_runtime.scoring import ConfusionAccumulator
-
-PRUNABLE = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
-# A stage's record of the channels it removed (``host.channel_pruning``).
-CHANNEL_PLAN = "channels.json"
-
-
-def build_model(cfg: ExperimentConfig) -> keras.Model:
-    """The config's architecture; a pretrained backbone comes with its ImageNet weights."""
-    n = len(cfg.data.labels)
-    h, w, m = cfg.input.height, cfg.input.width, cfg.model
-    if m.backbone == "mobilenet_v2":
-        from edge_runtime.host.fcn import build_mobilenet_fcn32s
-        from edge_runtime.host.mobilenet_v2 import load_imagenet_weights
-        from edge_runtime.host.unet import build_mobilenet_unet
-
-        model = (
-            build_mobilenet_unet(
-                h,
-                w,
-                n,
-                decoder_filters=m.decoder_filters,
-                skip_batch_norm=m.skip_batch_norm,
-                upsampling=m.upsampling,
-                output_stride=m.output_stride,
-                name=cfg.name,
-            )
-            if m.arch == "unet"
-            else build_mobilenet_fcn32s(h, w, n, name=cfg.name)
-        )
-        weights = m.pretrained_path()
-        if weights is not None:
-            load_imagenet_weights(model, weights)
-        return model
-    if m.arch == "unet":
-        from edge_runtime.host.unet import build_unet
-
-        return build_unet(
-            h,
-            w,
-            n,
-            filters=m.filters,
-            depth=m.depth,
-            kernel_size=m.kernel_size,
-            batch_norm=m.batch_norm,
-            dropout=m.dropout,
-            name=cfg.name,
-        )
-    from edge_runtime.host.fcn import build_fcn32s
-
-    return build_fcn32s(h, w, n, name=cfg.name)
-
-
-def prune_conv_layers(model: keras.Model, cfg: ExperimentConfig, total_steps: int) -> keras.Model:
-    """Wrap every conv layer in ``prune_low_magnitude`` with the config's PolynomialDecay
-    (per layer, ``pruning.layers`` may set other sparsities; a layer set to 0 is left alone)."""
-    p = cfg.pruning
-    begin, end = p.steps(total_steps)
-
-    def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if not isinstance(layer, PRUNABLE):
-            return layer
-        initial, final = p.layer_sparsity(layer.name)
-        if final == 0.0:
-            return layer
-        schedule = tfmot.sparsity.keras.PolynomialDecay(
-            initial_sparsity=initial,
-            final_sparsity=final,
-            begin_step=begin,
-            end_step=end,
-            frequency=p.frequency,
-            power=p.power,
-        )
-        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
-
-    return keras.models.clone_model(model, clone_function=wrap)
-
-
-def planned_sparsity(model: keras.Model, cfg: ExperimentConfig) -> float:
-    """The zero-weight fraction over all conv kernels an epoch must reach to be selected:
-    the size-weighted mean of each layer's final sparsity (the config's, or its
-    ``pruning.layers``'); 0 without pruning (clustering keeps the init model's zeros)."""
-    if not cfg.pruning.enabled:
-        return 0.0
-    zeros = total = 0.0
-    for layer in conv_layers(model):
-        size = int(np.prod(layer.kernel.shape))
-        zeros += size * cfg.pruning.layer_sparsity(layer.name)[1]
-        total += size
-    return zeros / total if total else 0.0
-
-
-def prune_once(model: keras.Model, pruning: PruningConfig) -> float:
-    """Magnitude-prune ``model``'s conv kernels in place, at once, each to its final
-    sparsity under ``pruning`` (no fine-tuning); returns the zero fraction reached.
-
-    The smallest-magnitude weights of each kernel go, as ``prune_low_magnitude`` picks
-    them: how much a sparsity split costs a trained dense model before any recovery is a
-    quick guide to splitting it (``bench/pruning_allocation.py``)."""
-    zeros = total = 0
-    for layer in conv_layers(model):
-        kernel = layer.kernel.numpy()
-        drop = round(pruning.layer_sparsity(layer.name)[1] * kernel.size)
-        flat = kernel.reshape(-1)
-        flat[np.argsort(np.abs(flat), kind="stable")[:drop]] = 0.0
-        layer.kernel.assign(kernel)
-        zeros += int((kernel == 0).sum())
-        total += kernel.size
-    return zeros / total if total else 0.0
-
-
-def cluster_conv_layers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
-    """Wrap every conv layer in ``cluster_weights``, keeping its zeros (sparsity-preserving
-    clustering: the pruning mask survives fine-tuning)."""
-    cl = tfmot.clustering.keras
-    init = getattr(cl.CentroidInitialization, cfg.clustering.init.upper())
-
-    def wrap(layer: keras.layers.Layer) -> keras.layers.Layer:
-        if isinstance(layer, PRUNABLE):
-            return cl.cluster_weights(
-                layer,
-                number_of_clusters=cfg.clustering.clusters,
-                cluster_centroids_init=init,
-                preserve_sparsity=True,
-            )
-        return layer
-
-    return keras.models.clone_model(model, clone_function=wrap)
-
-
-def strip_wrappers(model: keras.Model, cfg: ExperimentConfig) -> keras.Model:
-    """The plain Keras model that export converts (pruning or clustering wrappers removed)."""
-    if cfg.clustering.enabled:
-        return tfmot.clustering.keras.strip_clustering(model)
-    if cfg.pruning.enabled:
-        return tfmot.sparsity.keras.strip_pruning(model)
-    return model
-
-
-def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The prunable conv layers (unwrapped from pruning or clustering wrappers)."""
-    inner = (getattr(layer, "layer", layer) for layer in model.layers)
-    return [layer for layer in inner if isinstance(layer, PRUNABLE)]
-
-
-def conv_kernels(model: keras.Model) -> list[np.ndarray]:
-    """Kernels of the conv layers (through pruning wrappers)."""
-    return [layer.kernel.numpy() for layer in conv_layers(model)]
-
-
-def zero_weights(model: keras.Model) -> tuple[int, int]:
-    """(zero weights, all weights) over the conv kernels."""
-    kernels = conv_kernels(model)
-    return sum(int((k == 0).sum()) for k in kernels), sum(k.size for k in kernels)
-
-
-def predict_logits(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
-    """Model-resolution logits (H, W, classes) of the Keras model for one RGB image, fed
-    exactly what the device pipeline feeds its interpreter (same resize, same normalization)."""
-    return np.asarray(model(model_input(image, spec)[None], training=False)[0])
-
-
-def predict_labels(model: keras.Model, image: Image.Image, spec: InputSpec) -> np.ndarray:
-    """Model-resolution argmax of :func:`predict_logits`."""
-    return predict_logits(model, image, spec).argmax(axis=-1).astype(np.uint8)
-
-
-def evaluate_keras(
-    model: keras.Model, pairs: Sequence[tuple[Path, Path]], cfg: ExperimentConfig
-) -> ConfusionAccumulator:
-    """Val scores at the masks' own resolution, upsampled like the device does."""
-    spec = cfg.input.spec()
-    acc = ConfusionAccumulator(cfg.data.labels, cfg.data.ignore_index)
-    for image_path, mask_path in pairs:
-        with Image.open(image_path) as im:
-            image = im.convert("RGB")
-        with Image.open(mask_path) as m:
-            mask = np.asarray(m)
-        small = predict_labels(model, image, spec)
-        full = to_image_size(small, place(image.size, spec), (mask.shape[1], mask.shape[0]))
-        acc.add(mask, full)
-    return acc
-
-
-class EpochReport(keras.callbacks.Callback):
-    """Adds val mIoU, per-class IoU, pixel accuracy, sparsity and lr to the epoch logs;
-    keeps the best model."""
-
-    def __init__(
-        self,
-        cfg: ExperimentConfig,
-        val_pairs: Sequence[tuple[Path, Path]],
-        out: Path,
-        *,
-        target_sparsity: float,
-        select_last: bool = False,
-    ):
-        super().__init__()
-        self.cfg, self.val_pairs, self.out = cfg, val_pairs, out
-        self.target_sparsity = target_sparsity
-        # Training on val too: its scores are no longer a selection criterion.
-        self.select_last = select_last
-        self.best_path = out / "best.json"
-        self.started = time.monotonic()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs if logs is not None else {}
-        # Scored as exported: clustering's wrappers hold the kernels the strip writes out.
-        stripped = strip_wrappers(self.model, self.cfg)
-        scores = evaluate_keras(stripped, self.val_pairs, self.cfg).scores()
-        zeros, total = zero_weights(stripped)
-        sparsity = zeros / max(total, 1)
-        logs.update(
-            val_miou=scores.mean_iou,
-            val_pixel_accuracy=scores.pixel_accuracy,
-            zero_weights=zeros,
-            sparsity=sparsity,
-            lr=float(keras.backend.get_value(self.model.optimizer.learning_rate)),
-        )
-        # One column per class: a single class's curve (person on COCO) is what a recipe
-        # change is often about, and best.json has it only for the selected epoch.
-        logs.update(
-            {
-                f"val_iou_{name}": float(iou)
-                for name, iou in zip(scores.class_names, scores.iou, strict=True)
-            }
-        )
-        target = self.target_sparsity
-        best = json.loads(self.best_path.read_text()) if self.best_path.exists() else None
-        better = best is None or self.select_last or scores.mean_iou > best["val_miou"]
-        if sparsity >= target - 0.005 and better:
-            stripped.save(self.out / "best.keras")
-            record = {
-                "epoch": epoch + 1,
-                "val_miou": scores.mean_iou,
-                "sparsity": sparsity,
-                **scores.as_dict(),
-            }
-            self.best_path.write_text(json.dumps(record, indent=2))
-        seconds = time.monotonic() - self.started
-        print(
-            f"{self.out.name} epoch {epoch + 1}/{self.params.get('epochs', '?')}: loss "
-            f"{logs.get('loss', float('nan')):.4f}  val mIoU {scores.mean_iou:.4f}  sparsity "
-            f"{sparsity:.3f}  {seconds:.0f} s",
-            flush=True,
-        )
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.started = time.monotonic()
-
-
-class PlotHistory(keras.callbacks.Callback):
-    """Redraws the seed's figures from history.csv after every epoch."""
-
-    def __init__(self, out: Path):
-        super().__init__()
-        self.out = out
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        plot_history(self.out / "history.csv", self.out)
-
-
-def plot_history(csv_path: Path, out: Path) -> list[Path]:
-    import csv
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not csv_path.exists():
-        return []
-    with csv_path.open() as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return []
-    epochs = [int(r["epoch"]) + 1 for r in rows]
-    written = []
-    for key, title in (
-        ("loss", "training loss"),
-        ("val_pixel_accuracy", "val pixel accuracy"),
-        ("val_miou", "val mIoU"),
-        ("zero_weights", "zero weights (conv kernels)"),
-    ):
-        if key not in rows[0]:
-            continue
-        fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
-        ax.plot(epochs, [float(r[key]) for r in rows], marker="o", markersize=3)
-        ax.set_xlabel("epoch")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        path = out / f"{key}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
-    return written
+from edge_runtime.host.weight_pruning import (
+    cluster_conv_layers,
+    planned_sparsity,
+    prune_conv_layers,
+    strip_wrappers,
+    zero_weights,
+)
 
 
 def train(
@@ -399,19 +108,6 @@ def check_inputs(cfg: ExperimentConfig) -> None:
     ):
         if path is not None and not path.exists():
             raise FileNotFoundError(f"{field}: no model at {path}{made_by(path)}")
-
-
-def made_by(path: Path) -> str:
-    """How to make ``runs/NAME/*.keras``: the stage that writes it, when a shipped config
-    does (`` (make it with: ...)``), else nothing."""
-    from edge_runtime.host.config import shipped_config
-
-    parts = path.parts
-    if len(parts) >= 3 and parts[-3] == "runs":
-        config = shipped_config(parts[-2])
-        if config is not None:
-            return f" (make it with: edge-host rebuild {parts[-2]})"
-    return " (train the config that writes it first)"
 
 
 def class_weights(cfg: ExperimentConfig, masks: Sequence[Path]) -> np.ndarray | None:
@@ -535,114 +231,3 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
             flush=True,
         )
     return best
-
-
-class LabelResolutionCrossEntropy(keras.losses.Loss):
-    """Sparse softmax cross-entropy at the labels' resolution: logits coarser than the
-    labels (``model.output_stride`` > 1) are bilinear-resized up to them first, so the
-    loss sees every labelled pixel rather than a subsampled mask (poles and signs are a few
-    pixels wide)."""
-
-    def __init__(self, name: str = "label_resolution_cross_entropy") -> None:
-        super().__init__(name=name)
-
-    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        if y_pred.shape[1:3] != y_true.shape[1:3]:
-            y_pred = tf.image.resize(y_pred, tf.shape(y_true)[1:3], method="bilinear")
-        return keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
-
-
-class LayerwiseAdam(keras.optimizers.Adam):
-    """Adam whose steps on the ``slow`` variables are ``factor`` times as long.
-
-    Scaling the gradient would not do it: Adam divides the scale out again. Each slow
-    variable's step is taken in full, then shortened, so any Adam variant works alike.
-    """
-
-    def __init__(
-        self,
-        learning_rate: Any,
-        *,
-        slow: Sequence[tf.Variable] = (),
-        factor: float = 1.0,
-        **kwargs: Any,
-    ):
-        super().__init__(learning_rate, **kwargs)
-        self.factor = factor
-        self._slow = {self._var_key(v) for v in slow} if factor != 1.0 else set()
-
-    def update_step(self, gradient: tf.Tensor, variable: tf.Variable) -> None:
-        if self._var_key(variable) not in self._slow:
-            super().update_step(gradient, variable)
-            return
-        before = tf.identity(variable)
-        super().update_step(gradient, variable)
-        variable.assign(before + self.factor * (variable - before))
-
-
-def encoder_variables(model: keras.Model) -> list[tf.Variable]:
-    """The pretrained encoder's trainable variables (through pruning/clustering wrappers)."""
-    from edge_runtime.host.mobilenet_v2 import is_encoder_layer
-
-    return [
-        w
-        for layer in model.layers
-        if is_encoder_layer(getattr(layer, "layer", layer))
-        for w in layer.trainable_weights
-    ]
-
-
-def training_loss(cfg: ExperimentConfig) -> keras.losses.Loss:
-    if cfg.distillation.enabled:
-        from edge_runtime.host.distill import DistillationLoss
-
-        return DistillationLoss(cfg.distillation.temperature, cfg.distillation.weight)
-    return LabelResolutionCrossEntropy()
-
-
-def initial_model(cfg: ExperimentConfig) -> keras.Model:
-    """The config's model, with ``train.init_from``'s weights when it names a trained one.
-
-    A channel-pruned model (same layers, fewer channels, a ``channels.json`` beside it) is
-    taken as it is: its widths are in the file, not in the config."""
-    model = build_model(cfg)
-    path = cfg.train.init_from
-    if path is None:
-        return model
-    if not path.exists():
-        raise FileNotFoundError(f"train.init_from: no model at {path}{made_by(path)}")
-    source = load_model(path)
-    # A frozen-encoder stage saves its encoder as non-trainable, and Keras lists trainable
-    # weights first: unfreeze so both models list their weights in the same order.
-    source.trainable = True
-    shapes = [w.shape for w in source.get_weights()]
-    if shapes == [w.shape for w in model.get_weights()]:
-        model.set_weights(source.get_weights())
-        return model
-    if (path.parent / CHANNEL_PLAN).exists() and _narrower(source, model):
-        return keras.Model(source.inputs, source.outputs, name=cfg.name)
-    raise ValueError(
-        f"train.init_from: {path} does not have this config's architecture "
-        f"({len(shapes)} weight tensors vs {len(model.get_weights())})"
-    )
-
-
-def _narrower(source: keras.Model, model: keras.Model) -> bool:
-    """Whether ``source`` is ``model`` with channels removed: the same layers on the same
-    input, no weight larger."""
-    if source.inputs[0].shape[1:] != model.inputs[0].shape[1:]:
-        return False
-    if [layer.name for layer in source.layers] != [layer.name for layer in model.layers]:
-        return False
-    for a, b in zip(source.layers, model.layers, strict=True):
-        sa, sb = [w.shape for w in a.get_weights()], [w.shape for w in b.get_weights()]
-        if len(sa) != len(sb) or any(
-            len(x) != len(y) or any(i > j for i, j in zip(x, y, strict=True))
-            for x, y in zip(sa, sb, strict=True)
-        ):
-            return False
-    return True
-
-
-def load_model(path: Path) -> keras.Model:
-    return keras.models.load_model(path, compile=False)

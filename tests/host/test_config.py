@@ -18,7 +18,8 @@ def test_shipped_configs_are_valid(path: Path) -> None:
     assert cfg.name == path.stem
     assert len(cfg.data.palette) == len(cfg.data.labels)
     if cfg.pruning.enabled and cfg.pruning.layers:  # per-layer: the size-weighted mean
-        from edge_runtime.host.train import build_model, planned_sparsity
+        from edge_runtime.host.builders import build_model
+        from edge_runtime.host.weight_pruning import planned_sparsity
 
         assert planned_sparsity(build_model(cfg), cfg) >= 0.6
     elif cfg.pruning.enabled:

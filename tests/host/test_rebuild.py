@@ -14,7 +14,14 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 # What models/README.md ships (the final stage of each).
 SHIPPED = sorted(
-    {"unet_mnv2_camvid", "fcn32s_mnv2_camvid", "unet_coco", "unet_camvid", "fcn32s_camvid"}
+    {
+        "unet_mnv2_camvid",
+        "unet_mnv2_camvid_fast",
+        "fcn32s_mnv2_camvid",
+        "unet_coco",
+        "unet_camvid",
+        "fcn32s_camvid",
+    }
 )
 
 
@@ -22,9 +29,13 @@ def test_stages_come_dependencies_first() -> None:
     from edge_runtime.host.rebuild import stages
 
     names = [s.name for s in stages("unet_mnv2_camvid")]
+    # The shipped default: its train + val dense stage and the teacher, then itself.
     assert names[-1] == "unet_mnv2_camvid"
-    assert names.index("unet_mnv2_camvid_s1") < names.index("unet_mnv2_camvid")
-    assert len(names) == len(set(names))
+    assert set(names) == {"unet_mnv2_camvid_s1_trainval", "unet_mnv2_camvid_teacher", names[-1]}
+    assert [s.name for s in stages("unet_mnv2_camvid_fast_trainonly")][-1:] == [
+        "unet_mnv2_camvid_fast_trainonly"
+    ]
+    assert "unet_mnv2_camvid_s1" in [s.name for s in stages("unet_mnv2_camvid_trainonly")]
     assert [s.name for s in stages("unet_camvid")] == ["unet_camvid_s60", "unet_camvid"]
     # Under another runs folder, every reference between stages moves with it.
     moved = stages("unet_camvid", Path("elsewhere"))
@@ -94,8 +105,8 @@ def test_a_missing_stage_input_names_the_command_that_makes_it(
     config = configs_root() / "unet_mnv2_camvid.yaml"
     assert main(["train", str(config), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert "runs/unet_mnv2_camvid_s1/best.keras" in err
-    assert "edge-host rebuild unet_mnv2_camvid_s1" in err
+    assert "runs/unet_mnv2_camvid_s1_trainval/best.keras" in err
+    assert "edge-host rebuild unet_mnv2_camvid_s1_trainval" in err
     assert not Path("runs/unet_mnv2_camvid").exists()  # nothing half-written left behind
 
 

@@ -82,8 +82,8 @@ def run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Experimen
 def exported(
     run: tuple[ExperimentConfig, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import export_bundles
-    from edge_runtime.host.train import load_model
 
     cfg, out = run
     paths = export_bundles(
@@ -98,7 +98,8 @@ def exported(
 
 
 def test_pruning_reaches_its_target_sparsity(run: tuple[ExperimentConfig, Path]) -> None:
-    from edge_runtime.host.train import load_model, zero_weights
+    from edge_runtime.host.builders import load_model
+    from edge_runtime.host.weight_pruning import zero_weights
 
     _, out = run
     zeros, total = zero_weights(load_model(out / "best.keras"))
@@ -155,7 +156,8 @@ def test_manifest_is_complete(exported: dict[str, Path]) -> None:
 def test_tflite_through_the_pipeline_agrees_with_keras(
     run: tuple[ExperimentConfig, Path], exported: dict[str, Path], data: Path
 ) -> None:
-    from edge_runtime.host.train import load_model, predict_logits
+    from edge_runtime.host.builders import load_model
+    from edge_runtime.host.evaluation import predict_logits
     from edge_runtime.postprocess import to_image_size
     from edge_runtime.preprocess import place
 
@@ -213,7 +215,7 @@ def test_evaluate_command_through_the_pipeline(
 def test_init_from_copies_a_trained_model_and_refuses_another_architecture(
     run: tuple[ExperimentConfig, Path], data: Path
 ) -> None:
-    from edge_runtime.host.train import initial_model, load_model
+    from edge_runtime.host.builders import initial_model, load_model
 
     cfg, out = run
     trained = load_model(out / "best.keras")
@@ -257,8 +259,10 @@ def test_export_command_writes_bundles_and_the_training_record_beside_them(
 def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
     run: tuple[ExperimentConfig, Path], data: Path, tmp_path: Path
 ) -> None:
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import export_bundles
-    from edge_runtime.host.train import conv_kernels, load_model, train
+    from edge_runtime.host.train import train
+    from edge_runtime.host.weight_pruning import conv_kernels
 
     _, out = run
     pruned = conv_kernels(load_model(out / "best.keras"))
@@ -286,9 +290,10 @@ def test_clustering_keeps_the_zeros_and_shares_values_down_to_the_int8_file(
 
 
 def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path: Path) -> None:
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.config import weights_root
     from edge_runtime.host.mobilenet_v2 import is_encoder_layer, read_tflite_weights
-    from edge_runtime.host.train import load_model, train
+    from edge_runtime.host.train import train
 
     base = tiny_config(data).model_dump()
     cfg = ExperimentConfig.model_validate(
@@ -323,7 +328,8 @@ def test_pretrained_encoder_is_frozen_first_then_fine_tuned(data: Path, tmp_path
 def test_per_layer_sparsities_are_reached_and_set_the_selection_target(
     data: Path, tmp_path: Path
 ) -> None:
-    from edge_runtime.host.train import load_model, train
+    from edge_runtime.host.builders import load_model
+    from edge_runtime.host.train import train
 
     cfg = tiny_config(data, epochs=2, steps_per_epoch=4, val_limit=1)
     pruning = cfg.pruning.model_copy(
@@ -360,7 +366,8 @@ def test_per_layer_sparsities_are_reached_and_set_the_selection_target(
 
 
 def test_prune_once_drops_each_layers_smallest_weights(data: Path) -> None:
-    from edge_runtime.host.train import build_model, planned_sparsity, prune_once
+    from edge_runtime.host.builders import build_model
+    from edge_runtime.host.weight_pruning import planned_sparsity, prune_once
 
     cfg = tiny_config(data)
     pruning = PruningConfig(
@@ -408,8 +415,8 @@ def test_a_run_below_its_target_sparsity_says_so(
 
 
 def test_encoder_lr_factor_shortens_only_the_encoders_steps(data: Path) -> None:
+    from edge_runtime.host.losses import LayerwiseAdam, encoder_variables
     from edge_runtime.host.tf_compat import keras, tf
-    from edge_runtime.host.train import LayerwiseAdam, encoder_variables
     from edge_runtime.host.unet import build_mobilenet_unet
 
     pairs = image_mask_pairs(data / "camvid/train", data / "camvid/trainannot")[:2]
@@ -466,8 +473,8 @@ def test_class_weight_power_softens_median_frequency_weights(data: Path) -> None
 
 
 def test_loss_on_coarse_logits_is_taken_at_the_labels_resolution() -> None:
+    from edge_runtime.host.losses import LabelResolutionCrossEntropy
     from edge_runtime.host.tf_compat import keras, tf
-    from edge_runtime.host.train import LabelResolutionCrossEntropy
 
     loss = LabelResolutionCrossEntropy()
     rng = np.random.default_rng(0)
@@ -493,8 +500,9 @@ def test_loss_on_coarse_logits_is_taken_at_the_labels_resolution() -> None:
 def test_decoder_stopping_at_stride_2_trains_exports_and_maps_back_to_the_frame(
     data: Path, tmp_path: Path
 ) -> None:
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import export_bundles
-    from edge_runtime.host.train import load_model, train
+    from edge_runtime.host.train import train
 
     base = tiny_config(data, epochs=1, steps_per_epoch=3, val_limit=1).model_dump()
     cfg = ExperimentConfig.model_validate(
@@ -524,9 +532,10 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
     + val and keeps its last epoch; then the INT8 export has the smaller graph."""
     import yaml
 
+    from edge_runtime.host.builders import load_model
     from edge_runtime.host.channel_pruning import model_macs
     from edge_runtime.host.export import export_bundles
-    from edge_runtime.host.train import load_model, train
+    from edge_runtime.host.train import train
 
     base = tiny_config(data, epochs=1, steps_per_epoch=2, val_limit=1).model_dump(mode="json")
     model = TINY_MNV2_UNET
