@@ -83,13 +83,14 @@ cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cabundle=/etc/ssl/certs/ca-certificates.crt
 if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then cabundle=$PIP_CERT; fi
 cp "$cabundle" "$ROOT/etc/ssl/certs/host-ca-bundle.crt"
-in_root() {  # in_root CPU COMMAND...: run in the arm64 root, emulating CPU
+exec_in_root() {  # exec_in_root CPU COMMAND...: become COMMAND in the arm64 root, emulating CPU
   local cpu=$1; shift
-  chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/venv/bin:/usr/bin:/bin LANG=C.UTF-8 \
+  exec chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/venv/bin:/usr/bin:/bin LANG=C.UTF-8 \
     QEMU_CPU="$cpu" EDGE_RUNTIME_DATA=/data PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_CERT=/etc/ssl/certs/host-ca-bundle.crt SSL_CERT_FILE=/etc/ssl/certs/host-ca-bundle.crt \
     "$@"
 }
+in_root() { (exec_in_root "$@"); }  # in_root CPU COMMAND...: run it there and come back
 
 # The working tree, copied in (what git would commit, plus untracked files it does not
 # ignore), and installed as the README says for a Pi.
@@ -136,7 +137,9 @@ done
 daemon_check() {
   local log=$ROOT/tmp/daemon.log url="" pid body ok=1
   rm -f "$log"
-  in_root "$first_cpu" edge-runtime serve --port 0 --source /src/samples/camvid/val --source-fps 2 >"$log" 2>&1 &
+  # exec: $! is then the daemon itself (chroot and env exec too), not a shell around it.
+  (exec_in_root "$first_cpu" edge-runtime serve --port 0 --source /src/samples/camvid/val \
+    --source-fps 2) >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do grep -q '^open http' "$log" && break; sleep 1; done
   url=$(sed -n 's#^open \(http://[^/ ]*\)/.*#\1#p' "$log" | head -1)
@@ -178,6 +181,38 @@ print("tflite-runtime", litert.runtime_version(), names)
 EOF'
 }
 check "$first_cpu fallback: segments with tflite-runtime when LiteRT is absent" fallback_check
+
+# With --models: every shipped INT8 bundle on the same frames (a Pi 4 CPU), its arm64 masks
+# against x86's and both scored, into the model card's table (bench/results/arm64-emulated/).
+if [ "${1:-}" = --models ]; then
+  report=$REPO/bench/results/arm64-emulated/accuracy.md
+  mkdir -p "$(dirname "$report")"
+  {
+    echo "# Accuracy through LiteRT's arm64 kernels (emulated Cortex-A72) next to x86's"
+    echo
+    echo "Every shipped INT8 bundle on $frames CamVid val frames (every 4th; the COCO model on"
+    echo "its own val photos, agreement only): arm64 masks from an emulated Debian Bookworm arm64"
+    echo "root (\`bash scripts/arm64-check.sh --models\`), x86 masks from this machine"
+    echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)). Emulation times nothing:"
+    echo "latency on a board comes from \`edge-bench\` run there (bench/results/<board>/)."
+    echo
+    echo "| model | frames | pixel agreement, mean | worst frame | x86 mIoU | arm64 mIoU |"
+    echo "|---|---|---|---|---|---|"
+  } >"$report"
+  for bundle in "$REPO"/edge_runtime/default_model/*_int8.tflite "$REPO"/models/*_int8.tflite; do
+    name=$(basename "$bundle" .tflite)
+    rel=${bundle#"$REPO"/}
+    images=$ROOT/data/val; truth=(--truth "$ROOT/data/valannot")
+    if [[ $name == *coco* ]]; then images=$ROOT/src/samples/coco/val2017; truth=(); fi
+    [[ $name == unet_mnv2_camvid_teacher* ]] && continue
+    rm -rf "$WORK/x86m" "$ROOT/tmp/m"
+    "$HOSTPY" -m edge_runtime.cli.main segment "$images" --model "$bundle" --format mask --out "$WORK/x86m" >/dev/null
+    in_root "$first_cpu" edge-runtime segment "${images#"$ROOT"}" --model "/src/$rel" --format mask --out /tmp/m >/dev/null
+    "$HOSTPY" scripts/arm64_compare.py "$WORK/x86m" "$ROOT/tmp/m" "${truth[@]}" --label "$name" \
+      --row "$report" || FAILED=1
+  done
+  say "wrote $report"
+fi
 
 if [ "$FAILED" = 0 ]; then say "all checks passed"; else say "some checks failed"; fi
 exit "$FAILED"

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", default="arm64", help="what the arm64 run was (for the lines)")
     p.add_argument("--min-agreement", type=float, default=0.985)
     p.add_argument("--max-miou-gap", type=float, default=0.005)
+    p.add_argument("--row", type=Path, help="append a Markdown table row for this model here")
     args = p.parse_args(argv)
     x86 = sorted(args.x86.glob("*.png"))
     if not x86:
@@ -72,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.max_miou_gap * 100:.1f} point)"
         )
         ok = ok and gap_ok
+    if args.row is not None:
+        m_x86 = scores["x86"].scores().mean_iou if args.truth else float("nan")
+        m_arm = scores["arm"].scores().mean_iou if args.truth else float("nan")
+        with args.row.open("a") as f:
+            f.write(
+                f"| {args.label} | {len(shares)} | {mean:.2%} | {worst:.2%} | "
+                + (f"{m_x86:.2%} | {m_arm:.2%} |" if args.truth else "– | – |")
+                + "\n"
+            )
     return 0 if ok else 1
 
 

@@ -27,7 +27,8 @@ class Stage:
     run: Path
 
 
-def _needs(cfg: ExperimentConfig) -> list[str]:
+def needs(cfg: ExperimentConfig) -> list[str]:
+    """The stages a config reads (``runs/NAME/...`` in ``init_from`` or the teacher)."""
     found = []
     for path in (cfg.train.init_from, cfg.distillation.teacher):
         if path is not None and len(path.parts) >= 3 and path.parts[0] == RUNS.name:
@@ -74,7 +75,7 @@ def stages(name: str, runs: Path = RUNS) -> list[Stage]:
             raise FileNotFoundError(f"no config {stage}.yaml in {configs_root()} ({known})")
         cfg = ExperimentConfig.load(path)
         visiting.append(stage)
-        for need in _needs(cfg):
+        for need in needs(cfg):
             visit(need)
         visiting.pop()
         order.append(Stage(stage, _moved(cfg, runs), runs / stage))

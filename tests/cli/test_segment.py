@@ -206,3 +206,22 @@ def test_labels_flag_for_a_model_with_a_manifest_warns(
     assert proc.returncode == 0, proc.stderr
     assert f"--labels {labels} ignored" in proc.stderr
     assert "--mean 0,0,0 overrides the manifest's 127.5,127.5,127.5" in proc.stderr
+
+
+def test_more_threads_than_cores_is_said_not_refused(
+    zoo_dir: Path, bars_png: Path, tmp_path: Path
+) -> None:
+    from edge_runtime.engine import usable_cores
+
+    too_many = str(usable_cores() + 2)
+    proc = edge_runtime(
+        "segment", str(bars_png), "--model", str(zoo_dir / "unet_float_logits.tflite"),
+        "--threads", too_many, "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"warning: --threads {too_many} is more than the {usable_cores()} core" in proc.stderr
+    fine = edge_runtime(
+        "segment", str(bars_png), "--model", str(zoo_dir / "unet_float_logits.tflite"),
+        "--threads", "1", "--out", str(tmp_path / "out2"),
+    )  # fmt: skip
+    assert "warning" not in fine.stderr
