@@ -17,7 +17,8 @@ from edge_runtime.api.zone_watch import ZoneWatch
 from edge_runtime.engine import thread_advice, usable_cores
 from edge_runtime.errors import ManifestError, SettingsError
 from edge_runtime.options import ModelOptions
-from edge_runtime.pipeline import Pipeline, Segmentation
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.results import Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources import make_source
 from edge_runtime.sources.loop import FrameLoop, StreamHub, redact

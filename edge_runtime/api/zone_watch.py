@@ -11,7 +11,7 @@ from pathlib import Path
 from edge_runtime.api.prometheus import Metrics
 from edge_runtime.events import Event, EventStore, EventTracker
 from edge_runtime.mqtt import MqttPublisher
-from edge_runtime.pipeline import Segmentation
+from edge_runtime.results import Segmentation
 from edge_runtime.settings import Settings
 from edge_runtime.sources.loop import StreamHub
 from edge_runtime.zones import ZoneCounter

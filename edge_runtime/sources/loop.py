@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from edge_runtime.errors import ImageError
-from edge_runtime.pipeline import Pipeline, Segmentation
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.results import Segmentation
 from edge_runtime.sources.base import Frame, FrameSource
 
 log = logging.getLogger("edge_runtime")

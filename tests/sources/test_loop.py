@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 from zoo import colour_bars
 
-from edge_runtime.pipeline import Pipeline, Segmentation
+from edge_runtime.pipeline import Pipeline
+from edge_runtime.results import Segmentation
 from edge_runtime.sources import SourceError, make_source
 from edge_runtime.sources.files import ImageFolderSource
 from edge_runtime.sources.loop import FrameLoop, LatestFrame, StreamHub

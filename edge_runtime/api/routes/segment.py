@@ -19,7 +19,8 @@ from edge_runtime.api.upload import read_image
 from edge_runtime.contours import ClassPolygons, class_polygons
 from edge_runtime.encode import encode_png
 from edge_runtime.imaging import peek_pixels
-from edge_runtime.pipeline import SEGMENT_ONLY, Format, Segmentation, StageTimings
+from edge_runtime.pipeline import SEGMENT_ONLY, Format
+from edge_runtime.results import Segmentation, StageTimings
 
 router = APIRouter(tags=["segmentation"])
 
