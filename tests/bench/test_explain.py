@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_runtime.bench import system
+from edge_runtime.bench import explain
 
 ROWS = [
     {"model": "m_f32", "kernels": "xnnpack", "threads": 2, "p50_ms": 10.0},
@@ -29,8 +29,8 @@ ROWS = [
 def test_the_int8_explanation_follows_the_cpu(
     monkeypatch: pytest.MonkeyPatch, features: list[str], says: str
 ) -> None:
-    monkeypatch.setattr(system, "int8_features", lambda: features)
-    text = system.explain_int8(0.9, ROWS, ("m_f32", "m_i8"))
+    monkeypatch.setattr(explain, "int8_features", lambda: features)
+    text = explain.explain_int8(0.9, ROWS, ("m_f32", "m_i8"))
     assert text.startswith("INT8 ÷ float32 is 0.90 here with XNNPACK")
     assert ", ".join(features) in text and says in text
     assert "built-in kernels give 0.70 in the same run" in text
@@ -43,5 +43,5 @@ def test_the_gzip_explanation_is_the_models_own_figures() -> None:
         "params": 2_000_000,
         "zero_weight_fraction": 0.6,
     }
-    text = system.explain_gzip(model)
+    text = explain.explain_gzip(model)
     assert text.startswith("m_i8: 60% zero weights, gzip leaves 4.0 bits per parameter")
