@@ -14,6 +14,7 @@ PNG_COMPRESS_TYPE = 3  # zlib Z_RLE
 JPEG_QUALITY = 80  # every overlay: uploads and the stream alike (settings: jpeg_quality)
 JPEG_MAX_SIDE = 65_500  # libjpeg refuses wider or taller images
 OVERLAY_MAX_PIXELS = 8_000_000
+OVERLAY_ALPHA = 0.5  # the mask's weight in an overlay, wherever one is drawn
 
 
 def palette_bytes(palette: list[tuple[int, int, int]] | tuple[tuple[int, int, int], ...]) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import typing
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +26,7 @@ from edge_runtime.bundle import (
 )
 from edge_runtime.encode import (
     JPEG_QUALITY,
+    OVERLAY_ALPHA,
     OVERLAY_MAX_PIXELS,
     encode_jpeg,
     encode_png,
@@ -48,6 +50,7 @@ ImageInput = bytes | Image.Image | np.ndarray
 
 
 Format = Literal["json", "mask", "overlay"]
+FORMATS: tuple[Format, ...] = typing.get_args(Format)  # every list of choices uses this
 
 
 KEEP_ALL: int | None = None
@@ -168,7 +171,7 @@ class Pipeline:
         seg: Segmentation,
         fmt: Format,
         *,
-        alpha: float = 0.5,
+        alpha: float = OVERLAY_ALPHA,
         max_overlay_pixels: int = OVERLAY_MAX_PIXELS,
         jpeg_quality: int = JPEG_QUALITY,
         picture: Image.Image | None = None,

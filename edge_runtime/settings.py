@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from edge_runtime.encode import OVERLAY_ALPHA
 from edge_runtime.errors import SettingsError
 from edge_runtime.options import ModelOptions
 from edge_runtime.secrets import read_secret
@@ -180,7 +181,9 @@ class Settings(ModelSettings):
     warmup_runs: int = Field(2, ge=0, description="blank invokes before /readyz turns 200")
     max_upload_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest upload")
     max_pixels: int = Field(40_000_000, ge=1, description="largest image, in pixels")
-    overlay_alpha: float = Field(0.5, ge=0.0, le=1.0, description="the stream overlay's opacity")
+    overlay_alpha: float = Field(
+        OVERLAY_ALPHA, ge=0.0, le=1.0, description="the stream overlay's opacity"
+    )
     max_overlay_pixels: int = Field(
         8_000_000, ge=1, description="larger overlays are sent reduced (the mask never is)"
     )

@@ -32,10 +32,11 @@ import numpy as np
 from PIL import Image
 
 from edge_runtime.bench.daemon import peak_rss_reset, rss_mb, start_daemon
+from edge_runtime.pipeline import FORMATS
 
 # 7296 x 5472: the largest 4:3 image under the default 40 MP limit.
 BIG_SIZE = (7296, 5472)
-OUTPUTS = ("json", "mask", "overlay")
+OUTPUTS = FORMATS
 
 
 def big_uploads(frame: Path, size: tuple[int, int] = BIG_SIZE) -> dict[str, tuple[bytes, str]]:

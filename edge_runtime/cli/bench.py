@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 from edge_runtime.cli.common import error
 from edge_runtime.errors import UsageError
+from edge_runtime.options import DelegateChoice
+from edge_runtime.pipeline import FORMATS
 
 
 def _threads(text: str) -> list[int | None]:
@@ -33,7 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="masks for accuracy (default: IMAGESannot/ or masks/ beside --images when present)",
     )
-    p.add_argument("--delegate", choices=["cpu", "edgetpu"], default="cpu")
+    p.add_argument(
+        "--delegate",
+        choices=typing.get_args(DelegateChoice),
+        default="auto",
+        help="auto (the default everywhere): the Edge TPU when a model is compiled for it",
+    )
     p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     p.add_argument("--out", type=Path, help="write report.json, report.md (and plots) here")
     p.add_argument("--plot", action="store_true", help="PNG charts into --out")
@@ -45,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--token", help="bearer token, when the daemon requires one")
     h.add_argument(
         "--response",
-        choices=["json", "mask", "overlay"],
+        choices=FORMATS,
         default="mask",
         help="what to ask for (default mask: a 640x480 JPEG → PNG mask)",
     )

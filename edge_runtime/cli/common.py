@@ -22,7 +22,8 @@ def _channels(what: str):  # type: ignore[no-untyped-def]
     return parse
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (threads, epochs), refused in one line otherwise."""
     try:
         value = int(text)
     except ValueError as exc:
@@ -44,7 +45,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "mean": {"type": _channels("--mean")},
         "std": {"type": _channels("--std")},
         "resize": {"choices": ["stretch", "letterbox"]},
-        "threads": {"type": _positive_int},
+        "threads": {"type": positive_int},
         "delegate": {"choices": ["auto", "cpu", "edgetpu"]},
         "edgetpu_device": {},
         "cpu_fallback": {"type": Path},

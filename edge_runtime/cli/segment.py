@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from edge_runtime.cli.common import add_model_args, error, open_pipeline
-from edge_runtime.encode import OVERLAY_MAX_PIXELS
+from edge_runtime.encode import OVERLAY_ALPHA, OVERLAY_MAX_PIXELS
 from edge_runtime.errors import ImageError, UsageError
 from edge_runtime.folders import list_images
-from edge_runtime.pipeline import SEGMENT_ONLY
+from edge_runtime.pipeline import FORMATS, SEGMENT_ONLY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "images", nargs="+", type=Path, metavar="IMAGE", help="image files, or folders of them"
     )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
-    p.add_argument("--format", choices=["mask", "overlay", "json"], default="mask")
-    p.add_argument("--alpha", type=float, default=0.5, help="overlay: weight of the mask (0..1)")
+    p.add_argument("--format", choices=FORMATS, default="mask")
+    p.add_argument(
+        "--alpha", type=float, default=OVERLAY_ALPHA, help="overlay: weight of the mask (0..1)"
+    )
     add_model_args(p)
     p.set_defaults(func=run)
 

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from edge_runtime.cli.common import positive_int
 from edge_runtime.errors import EdgeRuntimeError
 
 
@@ -124,8 +125,8 @@ def _print_bundle(path: Path) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from edge_runtime.evaluate import evaluate
     from edge_runtime.folders import image_mask_pairs, sibling_mask_folder
-    from edge_runtime.options import ModelOptions
     from edge_runtime.pipeline import Pipeline
+    from edge_runtime.settings import ModelSettings
 
     if not args.images.is_dir():
         raise FileNotFoundError(f"--images {args.images}: no such folder")
@@ -135,7 +136,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if masks is None:
         raise FileNotFoundError(f"no --masks given and no mask folder beside {args.images}")
     pairs = image_mask_pairs(args.images, masks)
-    pipe = Pipeline.open(args.model, ModelOptions(threads=args.threads))
+    # The model options as the device reads them (flags > EDGE_RUNTIME_* > defaults).
+    options = ModelSettings.load(model=args.model, threads=args.threads).only_model_options()
+    pipe = Pipeline.open(options=options)
     scores = evaluate(pipe, pairs, ignore_index=args.ignore_index)
     if args.json:
         print(
@@ -184,16 +187,6 @@ def _compile_edgetpu(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _verbose(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--verbose",
@@ -209,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("train", help="train a model from a YAML config (resumes when interrupted)")
     p.add_argument("config", type=Path)
     p.add_argument("--run", type=Path, help="run folder (default runs/NAME)")
-    p.add_argument("--epochs", type=_positive, help="at most this many epochs in each stage")
+    p.add_argument("--epochs", type=positive_int, help="at most this many epochs in each stage")
     p.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     _verbose(p)
     p.set_defaults(func=_train)
@@ -221,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", help="a config in models/configs, e.g. unet_mnv2_camvid")
     p.add_argument(
         "--epochs",
-        type=_positive,
+        type=positive_int,
         help="a trial: at most this many epochs a stage, runs in runs/trial-N-epochs/",
     )
     p.add_argument("--runs", type=Path, help="folder of the run folders (default runs/)")
@@ -247,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=Path, required=True)
     p.add_argument("--masks", type=Path, help="default: IMAGESannot/ or masks/ beside IMAGES")
     p.add_argument("--ignore-index", type=int, help="default: the manifest's")
-    p.add_argument("--threads", type=int)
+    p.add_argument(
+        "--threads", type=positive_int, help="default: EDGE_RUNTIME_THREADS, else every core"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_evaluate)
 

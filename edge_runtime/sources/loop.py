@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from edge_runtime.encode import OVERLAY_ALPHA
 from edge_runtime.errors import ImageError
 from edge_runtime.pipeline import Pipeline
 from edge_runtime.results import Segmentation
@@ -179,7 +180,7 @@ class FrameLoop:
         pipe: Pipeline,
         hub: StreamHub,
         *,
-        alpha: float = 0.5,
+        alpha: float = OVERLAY_ALPHA,
         jpeg_quality: int = 80,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import time
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,7 +17,7 @@ from edge_runtime.api.problems import ApiError, refuse_repeated_parameters
 from edge_runtime.api.runtime import Runtime
 from edge_runtime.api.upload import read_image
 from edge_runtime.contours import ClassPolygons, class_polygons
-from edge_runtime.encode import encode_png
+from edge_runtime.encode import OVERLAY_ALPHA, encode_png
 from edge_runtime.imaging import peek_pixels
 from edge_runtime.pipeline import SEGMENT_ONLY, Format
 from edge_runtime.results import Segmentation, StageTimings
@@ -49,8 +49,8 @@ def server_timing(t: StageTimings) -> str:
 )
 async def segment(
     request: Request,
-    format: Annotated[Literal["json", "mask", "overlay"], Query()] = "json",
-    alpha: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
+    format: Annotated[Format, Query()] = "json",
+    alpha: Annotated[float, Query(ge=0.0, le=1.0)] = OVERLAY_ALPHA,
     include_mask: Annotated[bool, Query()] = False,
     contours: Annotated[bool, Query()] = False,
 ) -> Response:
