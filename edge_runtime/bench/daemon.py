@@ -23,7 +23,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-OPEN_LINE = re.compile(r"^open (http://[^/\s]+)/", re.M)
+# "open http://HOST:PORT/ ..."; a wildcard bind prints a placeholder host, reached on loopback.
+OPEN_LINE = re.compile(r"^open http://(.*?):(\d+)/", re.M)
 
 
 @dataclass
@@ -40,7 +41,10 @@ class Daemon:
         while self._url is None:
             found = OPEN_LINE.search(self.log.read_text(errors="replace"))
             if found:
-                self._url = found.group(1)
+                host, port = found.groups()
+                if host.startswith("<"):
+                    host = "127.0.0.1"
+                self._url = f"http://{host}:{port}"
                 break
             if self.proc.poll() is not None:
                 raise AssertionError(
