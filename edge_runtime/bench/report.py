@@ -112,7 +112,24 @@ def to_markdown(report: dict[str, Any]) -> str:
                     + ", ".join(f"{k} {v:.2f}" for k, v in st.items())
                 )
         lines.append(f"- {m['name']}: Edge TPU — {m['edgetpu']['verdict']}")
+        line = accuracy_vs_manifest(m)
+        if line:
+            lines.append(f"- {m['name']}: {line}")
     return "\n".join(lines) + "\n"
+
+
+def accuracy_vs_manifest(model: dict[str, Any]) -> str | None:
+    """This machine's mIoU next to the one the export measured on x86-64: on a board, run on
+    the same val frames, the gap is what its kernels' rounding costs."""
+    acc, ref = model.get("accuracy"), model.get("manifest_val")
+    if not acc or not ref:
+        return None
+    gap = (acc["mean_iou"] - ref["mean_iou"]) * 100
+    where = f"{ref.get('images') or '?'} frames of {ref.get('split') or 'val'}"
+    return (
+        f"mIoU {acc['mean_iou']:.2%} here on {acc['images']} images; {ref['mean_iou']:.2%} "
+        f"at export on x86-64 ({where}); {gap:+.2f} points (comparable only on the same frames)"
+    )
 
 
 def threads_label(threads: int | str | None) -> str:

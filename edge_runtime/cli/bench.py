@@ -124,6 +124,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for path in args.models:
             found = locate_model(path)
             entry: dict[str, Any] = {**static_facts(found.path), "runs": [], "accuracy": None}
+            # What the export measured (x86-64, the full val split): a board's own mIoU on
+            # the same frames is compared with it, since Arm INT8 kernels may round otherwise.
+            val = ((found.manifest.metrics or {}) if found.manifest else {}).get("val")
+            if val and "mean_iou" in val:
+                entry["manifest_val"] = {
+                    "mean_iou": val["mean_iou"],
+                    "images": val.get("images"),
+                    "split": val.get("split"),
+                }
             report["models"].append(entry)
             try:
                 for threads in args.threads:
