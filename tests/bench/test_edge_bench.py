@@ -106,7 +106,8 @@ def test_accuracy_against_its_own_predictions_is_perfect(report: tuple[dict, Pat
 def test_accuracy_is_set_beside_what_the_export_measured(report: tuple[dict, Path]) -> None:
     doc, out = report
     with_manifest, without = doc["models"]
-    assert with_manifest["manifest_val"] == {"mean_iou": 0.625, "images": 101, "split": "camvid/val"}
+    expected = {"mean_iou": 0.625, "images": 101, "split": "camvid/val"}
+    assert with_manifest["manifest_val"] == expected
     assert "manifest_val" not in without
     md = (out / "report.md").read_text()
     line = next(x for x in md.splitlines() if "at export on x86-64" in x)
