@@ -49,15 +49,18 @@ async def read_image(request: Request, limit: int) -> bytes:
             form = await MultiPartParser(request.headers, once(), max_part_size=limit).parse()
         except MultiPartException as exc:
             raise ApiError(400, "bad_multipart", str(exc)) from exc
-        parts = form.getlist("image")
-        if len(parts) > 1:
-            raise ApiError(400, "bad_multipart", f"{len(parts)} 'image' fields: send one")
-        part = parts[0] if parts else None
-        if not isinstance(part, UploadFile):
-            raise ApiError(422, "missing_image", "multipart body has no file field named 'image'")
-        data = await part.read()
-        await form.close()
-        return data
+        try:  # refused or not, the parts' temporary files are closed
+            parts = form.getlist("image")
+            if len(parts) > 1:
+                raise ApiError(400, "bad_multipart", f"{len(parts)} 'image' fields: send one")
+            part = parts[0] if parts else None
+            if not isinstance(part, UploadFile):
+                raise ApiError(
+                    422, "missing_image", "multipart body has no file field named 'image'"
+                )
+            return await part.read()
+        finally:
+            await form.close()
     if ctype.startswith("image/") or ctype == "application/octet-stream":
         return await read_body(request, limit)
     raise ApiError(
