@@ -51,8 +51,8 @@ def test_check_lets_public_paths_through_and_explains_a_401() -> None:
     assert missing is not None and wrong is not None
     assert missing.status_code == wrong.status_code == 401
     assert missing.headers["www-authenticate"] == 'Bearer realm="edge-runtime"'
-    assert "needs a bearer token" in json.loads(missing.body)["detail"]
-    assert json.loads(wrong.body)["detail"] == "wrong bearer token"
+    assert "needs a bearer token" in json.loads(bytes(missing.body))["detail"]
+    assert json.loads(bytes(wrong.body))["detail"] == "wrong bearer token"
 
 
 @pytest.mark.parametrize(
