@@ -26,9 +26,8 @@ import time
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
-from edge_runtime.bench.daemon import Daemon, rss_mb, start_daemon
+from edge_runtime.bench.daemon import Daemon, free_port, metric, rss_mb, start_daemon
 from edge_runtime.bench.system import ROOT, machine_slug
 from edge_runtime.defaults import data_root
 
@@ -48,12 +47,10 @@ WRONG = {
 
 
 def gauge(d: Daemon, name: str) -> float:
-    text = httpx.get(d.url + "/metrics", headers=auth(), timeout=30).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name:
-                return float(sample.value)
-    raise KeyError(name)
+    value = metric(httpx.get(d.url + "/metrics", headers=auth(), timeout=30).text, name)
+    if value is None:
+        raise KeyError(name)
+    return value
 
 
 def auth() -> dict[str, str]:
@@ -150,9 +147,7 @@ def check_mqtt(folder: Path, frames: Path) -> list[str]:
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(mosquitto).exists():
         return ["| MQTT | not measured: mosquitto is not installed | |"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # for mosquitto, which cannot be asked to pick one and say it
     conf = folder / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
 

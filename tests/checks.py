@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from prometheus_client.parser import text_string_to_metric_families
 
 from edge_runtime.contours import Polygon
 from edge_runtime.litert import make_interpreter
@@ -83,16 +82,6 @@ def golden_check(model: Path, images: list[Path], mean: float, std: float) -> fl
         same += int((got == ref).sum())
         total += ref.size
     return same / total
-
-
-def metric(text: str, name: str, **labels: str) -> float | None:
-    """The value of the sample ``name`` whose labels include ``labels`` in a /metrics
-    page, read with prometheus-client's own parser; None when there is none."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return None
 
 
 def camvid_data(root: Path, labels: list[str], **more: object) -> dict[str, object]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
 from edge_runtime.bundle import parse_channels
-from edge_runtime.options import ModelOptions
+from edge_runtime.options import DelegateChoice, ModelOptions, ResizeChoice
 from edge_runtime.pipeline import Pipeline
 
 
@@ -44,9 +45,9 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         "labels": {"type": Path},
         "mean": {"type": _channels("--mean")},
         "std": {"type": _channels("--std")},
-        "resize": {"choices": ["stretch", "letterbox"]},
+        "resize": {"choices": typing.get_args(ResizeChoice)},
         "threads": {"type": positive_int},
-        "delegate": {"choices": ["auto", "cpu", "edgetpu"]},
+        "delegate": {"choices": typing.get_args(DelegateChoice)},
         "edgetpu_device": {},
         "cpu_fallback": {"type": Path},
     }

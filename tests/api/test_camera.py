@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from checks import metric
 from daemon import Daemon, refused, start_daemon, start_slow_daemon
 from PIL import Image
+
+from edge_runtime.bench.daemon import metric
 
 
 def read_mjpeg(daemon: Daemon, frames: int, timeout: float = 30) -> list[Image.Image]:

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from checks import metric
 from daemon import Daemon, free_port, refused, start_daemon
 from zone_frames import crossing_config, crossing_folder, road_zone_config
+
+from edge_runtime.bench.daemon import metric
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 import zoo
-from checks import metric
 from daemon import Daemon, start_daemon, start_gated_daemon, wait_for_log, wait_for_metric
 from PIL import Image
+
+from edge_runtime.bench.daemon import metric
 
 
 def png(width: int, height: int) -> bytes:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 
 import httpx
-from checks import metric
 from daemon import Daemon
 from PIL import Image
 from zoo import colour_bars
+
+from edge_runtime.bench.daemon import metric
 
 
 def rss(c: httpx.Client) -> float:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import httpx
 import yaml
-from checks import metric
 from daemon import Daemon, refused, start_daemon, start_gated_daemon
 from zone_frames import WHOLE, crossing_config, crossing_folder, road_zone_config
+
+from edge_runtime.bench.daemon import metric
 
 
 def test_a_class_crossing_a_zone_is_one_event(
