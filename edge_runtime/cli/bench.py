@@ -119,10 +119,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "models": [],
     }
+    # The masks are one data set: the first model with labels names it, and a model with
+    # other labels (e.g. COCO's among CamVid's) is not scored on them.
+    reference: tuple[str, list[str]] | None = None
     with Progress(transient=True) as progress:
         task = progress.add_task("benchmarking", total=len(args.models) * len(args.threads))
         for path in args.models:
             found = locate_model(path)
+            labels = list(found.manifest.labels) if found.manifest else None
+            if labels and reference is None:
+                reference = (found.path.stem, labels)
             entry: dict[str, Any] = {**static_facts(found.path), "runs": [], "accuracy": None}
             # What the export measured (x86-64, the full val split): a board's own mIoU on
             # the same frames is compared with it, since Arm INT8 kernels may round otherwise.
@@ -148,7 +154,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                     )
                     progress.advance(task)
-                if masks and images and not args.no_accuracy:
+                other_labels = reference is not None and labels and labels != reference[1]
+                if masks and images and not args.no_accuracy and other_labels:
+                    assert reference is not None and labels
+                    entry["accuracy_skipped"] = (
+                        f"not scored on these masks: its {len(labels)} labels are not "
+                        f"{reference[0]}'s {len(reference[1])} (another data set)"
+                    )
+                elif masks and images and not args.no_accuracy:
                     progress.update(task, description=f"{found.path.name}: accuracy")
                     pairs = image_mask_pairs(args.images, masks)
                     scores = evaluate(

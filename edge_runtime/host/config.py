@@ -329,6 +329,10 @@ class TrainConfig(_Strict):
     # The final fit: train on train + val for the epochs a train-only run chose, and keep
     # the last epoch (val is no longer held out, so nothing is selected on it).
     include_val: bool = False
+    # Stop after this epoch (frozen-encoder ones counted) while the learning-rate and
+    # pruning schedules still span ``epochs``: how a run stopped early is recorded as what
+    # it ran, so a rebuild stops at the same point.
+    stop_after: int | None = Field(None, ge=1)
 
 
 class ExperimentConfig(_Strict):
@@ -356,6 +360,13 @@ class ExperimentConfig(_Strict):
                 raise ValueError("train.freeze_encoder_epochs needs a pretrained backbone")
             if self.train.freeze_encoder_epochs >= self.train.epochs:
                 raise ValueError("train.freeze_encoder_epochs must be fewer than train.epochs")
+        stop = self.train.stop_after
+        if stop is not None and not self.train.freeze_encoder_epochs < stop <= self.train.epochs:
+            raise ValueError(
+                "train.stop_after must be after the frozen-encoder epochs and at most "
+                f"train.epochs ({self.train.freeze_encoder_epochs} < stop_after <= "
+                f"{self.train.epochs})"
+            )
         if self.channel_pruning.enabled and self.train.init_from is None:
             raise ValueError(
                 "channel_pruning removes channels of a trained model: set train.init_from"

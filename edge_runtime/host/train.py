@@ -65,7 +65,7 @@ def train(
         if not (stage / "final.keras").exists():
             head = cfg.model_copy(
                 update={
-                    "train": cfg.train.model_copy(update={"epochs": frozen}),
+                    "train": cfg.train.model_copy(update={"epochs": frozen, "stop_after": None}),
                     "pruning": cfg.pruning.model_copy(update={"enabled": False}),
                 }
             )
@@ -75,6 +75,9 @@ def train(
                 "train": cfg.train.model_copy(
                     update={
                         "epochs": cfg.train.epochs - frozen,
+                        "stop_after": None
+                        if cfg.train.stop_after is None
+                        else cfg.train.stop_after - frozen,
                         "freeze_encoder_epochs": 0,
                         "init_from": stage / "final.keras",
                     }
@@ -92,7 +95,7 @@ def capped(cfg: ExperimentConfig, max_epochs: int) -> ExperimentConfig:
     head = min(frozen, max_epochs)
     epochs = head + min(t.epochs - frozen, max_epochs)
     freeze = head if frozen else t.freeze_encoder_epochs
-    update = {"epochs": epochs, "freeze_encoder_epochs": freeze}
+    update = {"epochs": epochs, "freeze_encoder_epochs": freeze, "stop_after": None}
     return cfg.model_copy(update={"train": t.model_copy(update=update)})
 
 
@@ -213,7 +216,7 @@ def _fit(cfg: ExperimentConfig, out: Path, *, verbose: int, freeze_encoder: bool
         callbacks.insert(0, tfmot.sparsity.keras.UpdatePruningStep())
     model.fit(
         ds,
-        epochs=cfg.train.epochs,
+        epochs=cfg.train.stop_after or cfg.train.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=1 if verbose > 0 else 0,

@@ -163,3 +163,43 @@ def test_plot_without_matplotlib_is_refused_before_the_run(
     assert main([model, "--plot", "--out", str(tmp_path / "o"), "--runs", "5"]) == 2
     assert "--plot needs matplotlib: pip install -e '.[bench]'" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing ran
+
+
+def test_a_model_of_other_labels_is_not_scored_on_these_masks(
+    zoo_dir: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    """Masks are one data set (the first model's labels): a model of other labels keeps its
+    export's val mIoU, said so in the report and drawn hollow on the plot."""
+    images, masks, other = tmp_path / "images", tmp_path / "masks", tmp_path / "other"
+    for d in (images, masks, other):
+        d.mkdir()
+    first = zoo.bundle(zoo_dir, tmp_path, "unet_uint8_logits")
+    export_val = {"mean_iou": 0.3, "images": 164, "split": "coco/val2017"}
+    second = zoo.bundle(
+        zoo_dir,
+        other,
+        "unet_uint8_logits",
+        labels=["w", "x", "y", "z"],
+        metrics={"val": export_val},
+    )
+    second = second.rename(other / "coco_like.tflite")
+    second.with_name("unet_uint8_logits.json").rename(other / "coco_like.json")
+    pipe = Pipeline.open(first)
+    for p in camvid_val[:2]:
+        shutil.copy(p, images / p.name)
+        label_map = pipe.segment(p.read_bytes(), keep_pixels=SEGMENT_ONLY).label_map
+        Image.fromarray(label_map).save(masks / p.name)
+    out = tmp_path / "out"
+    argv = [str(first), str(second), "--threads", "1", "--runs", "2", "--warmup", "0"]
+    argv += ["--images", str(images), "--masks", str(masks), "--out", str(out), "--plot"]
+    assert main([*argv, "--format", "json"]) == 0
+    scored, skipped = json.loads((out / "report.json").read_text())["models"]
+    assert scored["accuracy"]["mean_iou"] == 1.0 and "accuracy_skipped" not in scored
+    assert skipped["accuracy"] is None
+    assert skipped["accuracy_skipped"] == (
+        "not scored on these masks: its 4 labels are not unet_uint8_logits's 4 (another data set)"
+    )
+    md = (out / "report.md").read_text()
+    assert "its export's val mIoU: 30.00% (164 frames of coco/val2017, x86-64)" in md
+    with Image.open(out / "miou_vs_latency.png") as im:
+        assert im.size[0] > 200

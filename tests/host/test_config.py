@@ -85,6 +85,12 @@ BAD_CONFIGS = [
         r"fewer than train\.epochs",
     ),
     (
+        CAMVID + "model: {backbone: mobilenet_v2}\n"
+        "train: {epochs: 9, freeze_encoder_epochs: 2, stop_after: 2}\n",
+        r"train\.stop_after must be after the frozen-encoder epochs .*\(2 < stop_after <= 9\)",
+    ),
+    (CAMVID + "train: {epochs: 3, stop_after: 4}\n", r"\(0 < stop_after <= 3\)"),
+    (
         CAMVID + "model: {decoder_filters: [64, 32, 16]}\n",
         "upsampling transpose needs 4 decoder_filters",
     ),

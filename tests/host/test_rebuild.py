@@ -43,13 +43,14 @@ def test_stages_come_dependencies_first() -> None:
     from edge_runtime.host.rebuild import stages
 
     names = [s.name for s in stages("unet_mnv2_camvid")]
-    # The shipped default: its train + val dense stage and the teacher, then itself.
+    # The shipped default: its dense stage and the teacher, then itself.
     assert names[-1] == "unet_mnv2_camvid"
-    assert set(names) == {"unet_mnv2_camvid_s1_trainval", "unet_mnv2_camvid_teacher", names[-1]}
-    assert [s.name for s in stages("unet_mnv2_camvid_fast_trainonly")][-1:] == [
-        "unet_mnv2_camvid_fast_trainonly"
+    assert set(names) == {"unet_mnv2_camvid_s1", "unet_mnv2_camvid_teacher", names[-1]}
+    # The fast model reads the same two (extends: keeps the default's references).
+    assert [s.name for s in stages("unet_mnv2_camvid_fast")] == [
+        *names[:-1],
+        "unet_mnv2_camvid_fast",
     ]
-    assert "unet_mnv2_camvid_s1" in [s.name for s in stages("unet_mnv2_camvid_trainonly")]
     assert [s.name for s in stages("unet_camvid")] == ["unet_camvid_s60", "unet_camvid"]
     # Under another runs folder, every reference between stages moves with it.
     moved = stages("unet_camvid", Path("elsewhere"))
@@ -133,8 +134,8 @@ def test_a_missing_stage_input_names_the_command_that_makes_it(
     config = configs_root() / "unet_mnv2_camvid.yaml"
     assert main(["train", str(config), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert "runs/unet_mnv2_camvid_s1_trainval/best.keras" in err
-    assert "edge-host rebuild unet_mnv2_camvid_s1_trainval" in err
+    assert "runs/unet_mnv2_camvid_s1/best.keras" in err
+    assert "edge-host rebuild unet_mnv2_camvid_s1" in err
     assert not Path("runs/unet_mnv2_camvid").exists()  # nothing half-written left behind
 
 

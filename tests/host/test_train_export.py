@@ -586,3 +586,34 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
         stage, pruned, tmp_path / "m", variants=["int8"], calibration=2, evaluate_on_val=False
     )
     assert read_graph(int8).macs == plan["macs_after"]
+
+
+def test_a_stage_stopped_early_keeps_the_full_schedules_and_finishes(
+    data: Path, tmp_path: Path
+) -> None:
+    """``train.stop_after``: two epochs of a four-epoch run, the learning rate and the
+    pruning schedule where a four-epoch run has them after two; a rebuild takes it as done."""
+    import math
+
+    from edge_runtime.host.rebuild import Stage, finished
+    from edge_runtime.host.train import train
+
+    cfg = tiny_config(data, epochs=4, stop_after=2)
+    cfg = cfg.model_copy(update={"pruning": cfg.pruning.model_copy(update={"end_fraction": 1.0})})
+    train(cfg, tmp_path, verbose=0)
+
+    def rows() -> list[dict[str, str]]:
+        with (tmp_path / "history.csv").open() as f:
+            return list(csv.DictReader(f))
+
+    assert len(rows()) == 2 and (tmp_path / "final.keras").exists()
+    t = cfg.train
+    alpha = t.min_learning_rate / t.learning_rate
+    # Keras logs the rate of an epoch's last step: step 15 of the 32 that four epochs make.
+    steps = t.steps_per_epoch or 0
+    at = (2 * steps - 1) / (4 * steps)
+    expected = t.learning_rate * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * at)) + alpha)
+    assert float(rows()[-1]["lr"]) == pytest.approx(expected, rel=1e-3)
+    # Pruning ramps to 60 % over all four epochs: under way, not there.
+    assert 0.1 < float(rows()[-1]["sparsity"]) < cfg.pruning.final_sparsity - 0.05
+    assert finished(Stage("tiny", cfg, tmp_path))
