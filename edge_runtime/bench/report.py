@@ -102,6 +102,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         for r in table:
             lines.append("| " + " | ".join(r.get(c, "") for c in cols) + " |")
     lines.append("")
+    lines += per_class_table(report)
     for m in report["models"]:
         for r in m.get("runs", []):
             p = r.get("pipeline")
@@ -125,6 +126,24 @@ def to_markdown(report: dict[str, Any]) -> str:
             )
             lines.append(f"- {m['name']}: {m['accuracy_skipped']}{export}")
     return "\n".join(lines) + "\n"
+
+
+def per_class_table(report: dict[str, Any]) -> list[str]:
+    """Per-class IoU of every scored model (one data set: the same labels), a column each."""
+    scored = [m for m in report["models"] if m.get("accuracy")]
+    if not scored:
+        return []
+    classes = list(scored[0]["accuracy"]["per_class_iou"])
+    lines = [
+        "Per-class IoU on these masks:",
+        "",
+        "| class | " + " | ".join(m["name"] for m in scored) + " |",
+        "|---|" + "---|" * len(scored),
+    ]
+    for c in classes:
+        values = [m["accuracy"]["per_class_iou"].get(c) for m in scored]
+        lines.append(f"| {c} | " + " | ".join(_f(v, 3) for v in values) + " |")
+    return [*lines, ""]
 
 
 def _miou(model: dict[str, Any]) -> tuple[float, bool] | None:

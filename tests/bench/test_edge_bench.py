@@ -201,5 +201,11 @@ def test_a_model_of_other_labels_is_not_scored_on_these_masks(
     )
     md = (out / "report.md").read_text()
     assert "its export's val mIoU: 30.00% (164 frames of coco/val2017, x86-64)" in md
+    # Per class, only the scored model: a column of its own, one row per class it has.
+    lines = md.splitlines()
+    head = lines.index("| class | unet_uint8_logits |")
+    table = lines[head + 2 : head + 2 + len(scored["accuracy"]["per_class_iou"])]
+    for row, (name, iou) in zip(table, scored["accuracy"]["per_class_iou"].items(), strict=True):
+        assert row == f"| {name} | {'–' if iou is None else f'{iou:.3f}'} |"
     with Image.open(out / "miou_vs_latency.png") as im:
         assert im.size[0] > 200
