@@ -95,14 +95,33 @@ def test_the_clustered_seed_unet_keeps_its_centroids_and_gzips_small() -> None:
     assert most and max(most.values()) <= clusters + 1, most
 
 
+# The fast operating point (issue 22): the default's labels and network at a smaller input.
+FAST = MODELS / "unet_mnv2_camvid_fast_int8.tflite"
+
+
+def test_the_fast_model_is_the_defaults_at_under_half_its_compute(default_model: Path) -> None:
+    fast, default = locate_model(FAST).manifest, locate_model(default_model).manifest
+    assert fast is not None and default is not None and fast.macs and default.macs
+    assert fast.labels == default.labels and fast.palette == default.palette
+    assert fast.macs <= 0.5e9 and fast.macs < 0.5 * default.macs
+    assert fast.input.width * fast.input.height < default.input.width * default.input.height
+    assert fast.sparsity is not None and fast.sparsity >= 0.595
+    assert val_miou(float_twin(FAST)) - val_miou(FAST) <= 0.01  # INT8 within 1 point
+
+
+@pytest.fixture(params=["default", "fast"])
+def camvid_model(request: pytest.FixtureRequest, default_model: Path) -> Path:
+    return default_model if request.param == "default" else FAST
+
+
 def test_recorded_metrics_are_what_the_pipeline_measures(
-    default_model: Path, data: Path, full_data: bool
+    camvid_model: Path, data: Path, full_data: bool
 ) -> None:
-    manifest = locate_model(default_model).manifest
+    manifest = locate_model(camvid_model).manifest
     assert manifest is not None and manifest.metrics is not None
     recorded = manifest.metrics["val"]
     pairs = image_mask_pairs(data / "camvid/val", data / "camvid/valannot")
-    scores = evaluate(Pipeline.open(default_model), pairs)
+    scores = evaluate(Pipeline.open(camvid_model), pairs)
     if full_data:  # the whole val split: exactly the manifest's figures
         assert scores.as_dict()["mean_iou"] == pytest.approx(recorded["mean_iou"], abs=1e-6)
         assert scores.pixels == recorded["pixels"]
@@ -112,9 +131,8 @@ def test_recorded_metrics_are_what_the_pipeline_measures(
         assert scores.pixel_accuracy >= recorded["pixel_accuracy"] - 0.1
 
 
-def test_int8_agrees_with_the_float_model(default_model: Path, camvid_val: list[Path]) -> None:
-    float_model = float_twin(default_model)
-    q, f = Pipeline.open(default_model), Pipeline.open(float_model)
+def test_int8_agrees_with_the_float_model(camvid_model: Path, camvid_val: list[Path]) -> None:
+    q, f = Pipeline.open(camvid_model), Pipeline.open(float_twin(camvid_model))
     same = total = 0
     for path in camvid_val[::5]:
         data = path.read_bytes()

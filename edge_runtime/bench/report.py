@@ -282,6 +282,27 @@ def plot_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
+# Label offsets (points) tried in turn: a model twin (float32 and INT8 of one network)
+# often sits on the same spot, so the first label that overlaps none placed so far wins.
+LABEL_OFFSETS = ((4, 4), (4, -12), (4, 16), (4, -24), (4, 28), (4, -36), (4, 40))
+
+
+def place_labels(ax: Any, labels: list[tuple[str, tuple[float, float]]]) -> list[Any]:
+    """Annotate each point with its text where it overlaps no earlier label; returns the
+    labels' window extents (display units)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Any] = []
+    for text, xy in labels:
+        for dx, dy in LABEL_OFFSETS:
+            note = ax.annotate(text, xy, fontsize=8, xytext=(dx, dy), textcoords="offset points")
+            box = note.get_window_extent(renderer=renderer)
+            if not any(box.overlaps(other) for other in placed) or (dx, dy) == LABEL_OFFSETS[-1]:
+                break
+            note.remove()
+        placed.append(box)
+    return placed
+
+
 def plot(report: dict[str, Any], out: Path) -> list[Path]:
     """Latency distribution per model, and mIoU vs latency with size as marker area."""
     try:
@@ -338,13 +359,17 @@ def plot(report: dict[str, Any], out: Path) -> list[Path]:
                 facecolors=None if here else "none",
                 edgecolors=None if here else "C0",
             )
-            ax.annotate(
-                m["name"] if here else f"{m['name']} (its export's val)",
-                (r["invoke_ms"]["p50"], miou),
-                fontsize=8,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
+        ax.autoscale_view()  # fixes the axes, so label extents can be measured
+        place_labels(
+            ax,
+            [
+                (
+                    m["name"] if here else f"{m['name']} (its export's val)",
+                    (r["invoke_ms"]["p50"], miou),
+                )
+                for m, r, miou, here in points
+            ],
+        )
         ax.set_xlabel("invoke p50, ms")
         ax.set_ylabel("mIoU")
         ax.set_title(

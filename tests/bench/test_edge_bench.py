@@ -124,6 +124,31 @@ def test_markdown_and_plots_are_written(report: tuple[dict, Path]) -> None:
             assert im.size[0] > 200
 
 
+def test_labels_of_models_on_one_spot_do_not_overlap() -> None:
+    """A float32 model and its INT8 twin often plot at nearly one point: each label moves
+    until it overlaps none drawn before it."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edge_runtime.bench.report import place_labels
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    xy = [(6.7, 0.688), (6.9, 0.687), (10.2, 0.687), (16.2, 0.6975), (26.5, 0.702)]
+    ax.scatter(*zip(*xy, strict=True))
+    ax.autoscale_view()
+    names = ["unet_mnv2_camvid_fast_int8", "unet_mnv2_camvid_fast_dynamic", "x_float32", "y", "z"]
+    boxes = place_labels(ax, list(zip(names, xy, strict=True)))
+    assert len(boxes) == len(xy)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b), (a, b)
+    assert [t.get_text() for t in ax.texts] == names  # one label a point, none left behind
+    plt.close(fig)
+
+
 def test_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope.tflite")]) == 2
     assert "model not found" in capsys.readouterr().err

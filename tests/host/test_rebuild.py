@@ -42,11 +42,16 @@ def test_the_trials_cover_every_config() -> None:
 def test_stages_come_dependencies_first() -> None:
     from edge_runtime.host.rebuild import stages
 
-    names = [s.name for s in stages("unet_mnv2_camvid")]
-    # The shipped default: its dense stage and the teacher, then itself.
-    assert names[-1] == "unet_mnv2_camvid"
-    assert set(names) == {"unet_mnv2_camvid_s1", "unet_mnv2_camvid_teacher", names[-1]}
-    # The fast model reads the same two (extends: keeps the default's references).
+    # The shipped default (v0.6): its dense stage, then itself.
+    assert [s.name for s in stages("unet_mnv2_camvid")] == [
+        "unet_mnv2_camvid_s1",
+        "unet_mnv2_camvid",
+    ]
+    # v0.7: the long dense stage and the teacher, then the model; the fast model reads the
+    # same two as the default's candidate (extends: keeps its references).
+    names = [s.name for s in stages("unet_mnv2_camvid_kd")]
+    assert names[-1] == "unet_mnv2_camvid_kd"
+    assert set(names) == {"unet_mnv2_camvid_s1_long", "unet_mnv2_camvid_teacher", names[-1]}
     assert [s.name for s in stages("unet_mnv2_camvid_fast")] == [
         *names[:-1],
         "unet_mnv2_camvid_fast",
