@@ -146,4 +146,5 @@ def _progress(total: int, enabled: bool) -> Any:
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="img", desc="encoding")
+    # disable=None: no bar when stderr is not a terminal (a training log, a CI job)
+    return tqdm(total=total, unit="img", desc="encoding", disable=None)
