@@ -190,8 +190,8 @@ if [ "${1:-}" = --models ]; then
   {
     echo "# Accuracy through LiteRT's arm64 kernels (emulated Cortex-A72) next to x86's"
     echo
-    echo "Every shipped INT8 bundle on $frames CamVid val frames (every 4th; the COCO model on"
-    echo "its own val photos, agreement only): arm64 masks from an emulated Debian Bookworm arm64"
+    echo "Every shipped INT8 bundle on $frames CamVid val frames (every 4th; the COCO models on"
+    echo "their sample photos, agreement only): arm64 masks from an emulated Debian Bookworm arm64"
     echo "root (\`bash scripts/arm64-check.sh --models\`), x86 masks from this machine"
     echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)). Emulation times nothing:"
     echo "latency on a board comes from \`edge-bench\` run there (bench/results/<board>/)."
