@@ -154,13 +154,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                     )
                     progress.advance(task)
-                other_labels = reference is not None and labels and labels != reference[1]
-                if masks and images and not args.no_accuracy and other_labels:
-                    assert reference is not None and labels
-                    entry["accuracy_skipped"] = (
-                        f"not scored on these masks: its {len(labels)} labels are not "
-                        f"{reference[0]}'s {len(reference[1])} (another data set)"
-                    )
+                skipped = _other_data_set(labels, reference)
+                if masks and images and not args.no_accuracy and skipped:
+                    entry["accuracy_skipped"] = skipped
                 elif masks and images and not args.no_accuracy:
                     progress.update(task, description=f"{found.path.name}: accuracy")
                     pairs = image_mask_pairs(args.images, masks)
@@ -171,6 +167,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             except RuntimeError as exc:
                 entry["error"] = str(exc)
     return report
+
+
+def _other_data_set(labels: list[str] | None, reference: tuple[str, list[str]] | None) -> str:
+    """Why a model is not scored on the masks (its labels are not the reference model's),
+    or "" when it is."""
+    if not labels or reference is None or labels == reference[1]:
+        return ""
+    name, ref = reference
+    return (
+        f"not scored on these masks: its {len(labels)} labels are not "
+        f"{name}'s {len(ref)} (another data set)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
