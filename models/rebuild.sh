@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 host=$(command -v edge-host || echo .venv/bin/edge-host)
 [ -x "$host" ] || { echo "rebuild.sh: no edge-host: pip install -e \".[host]\" (or bash scripts/test.sh)" >&2; exit 2; }
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(unet_mnv2_camvid unet_mnv2_camvid_fast fcn32s_mnv2_camvid unet_coco unet_camvid unet_camvid_s80 fcn32s_camvid)
+if [ ${#names[@]} -eq 0 ]; then  # every shipped model: the package default and models/*_int8
+  names=(unet_mnv2_camvid)
+  for f in models/*_int8.tflite; do n=$(basename "$f" _int8.tflite); names+=("$n"); done
+fi
 for name in "${names[@]}"; do
   mkdir -p runs
   "$host" rebuild "$name" --quiet 2>&1 | tee -a "runs/$name.rebuild.log"
