@@ -32,16 +32,28 @@ def summary(prefixes: list[str]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for prefix in prefixes:
         f32, i8 = bundle(prefix, "float32"), bundle(prefix, "int8")
-        mf, mi = locate_model(f32).manifest, locate_model(i8).manifest
-        assert mf is not None and mi is not None
-        a = (mf.metrics or {})["val"]["mean_iou"]
+        mi = locate_model(i8).manifest
+        assert mi is not None
         b = (mi.metrics or {})["val"]["mean_iou"]
         gz = gzip_bytes(i8.read_bytes())
+        # an INT8-only model (its float32 file not kept in models/): "–" for the float columns
+        mf = locate_model(f32).manifest if f32.exists() else None
+        a = (mf.metrics or {})["val"]["mean_iou"] if mf is not None else None
+        f32_cells = (
+            (
+                f"{f32.stat().st_size / 1e6:.2f} MB",
+                f"{gz / f32.stat().st_size:.3f}",
+                f"{a:.4f}",
+                f"{(b - a) * 100:+.2f} pt",
+            )
+            if a is not None
+            else ("–", "–", "–", "–")
+        )
         print(
             f"| {Path(prefix).name} | {mi.params:,} | {(mi.macs or 0) / 1e9:.2f} | "
-            f"{mi.sparsity:.1%} | {f32.stat().st_size / 1e6:.2f} MB | "
+            f"{mi.sparsity:.1%} | {f32_cells[0]} | "
             f"{i8.stat().st_size / 1e6:.2f} MB | {gz / 1e6:.2f} MB | "
-            f"{gz / f32.stat().st_size:.3f} | {a:.4f} | {b:.4f} | {(b - a) * 100:+.2f} pt |"
+            f"{f32_cells[1]} | {f32_cells[2]} | {b:.4f} | {f32_cells[3]} |"
         )
 
 

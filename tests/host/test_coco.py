@@ -103,14 +103,21 @@ def test_not_a_coco_file(tmp_path: Path) -> None:
         load_tasks(bad)
 
 
+# The shipped COCO models and their aims on the 164 val images (mIoU, person IoU), and on the
+# repository's 4 sample photos (person IoU): unet_coco v0.6 measured 57 % there (v0.5 39 %),
+# the fast one 52 % (issue 22: 0.44x the MACs, person 5 points below on val).
+COCO_MODELS = {"unet_coco": (0.25, 0.55, 0.5), "unet_coco_fast": (0.25, 0.50, 0.45)}
+
+
+@pytest.mark.parametrize("name", sorted(COCO_MODELS))
 def test_the_shipped_coco_model_finds_people_as_its_manifest_says(
-    data: Path, full_data: bool, val_masks: Path
+    name: str, data: Path, full_data: bool, val_masks: Path
 ) -> None:
     from edge_runtime.bundle import locate_model
     from edge_runtime.evaluate import evaluate
     from edge_runtime.pipeline import Pipeline
 
-    model = Path(__file__).resolve().parents[2] / "models/unet_coco_int8.tflite"
+    model = Path(__file__).resolve().parents[2] / f"models/{name}_int8.tflite"
     manifest = locate_model(model).manifest
     assert manifest is not None and manifest.metrics is not None
     recorded = manifest.metrics["val"]
@@ -119,9 +126,25 @@ def test_the_shipped_coco_model_finds_people_as_its_manifest_says(
     ]
     scores = evaluate(Pipeline.open(model), pairs)
     person = LABELS.index("person")
-    if full_data:  # the 164 val images: the manifest's figures, which meet issue 11's aims
+    miou_aim, person_aim, sample_person_aim = COCO_MODELS[name]
+    if full_data:  # the 164 val images: the manifest's figures, which meet the aims
         assert scores.as_dict()["mean_iou"] == pytest.approx(recorded["mean_iou"], abs=1e-6)
         assert scores.iou[person] == pytest.approx(recorded["per_class_iou"]["person"], abs=1e-6)
-        assert recorded["mean_iou"] >= 0.25 and recorded["per_class_iou"]["person"] >= 0.55
-    else:  # the 4 sample photos (3 with people): v0.6 57 %, v0.5 39 %
-        assert scores.iou[person] >= 0.5
+        assert (
+            recorded["mean_iou"] >= miou_aim and recorded["per_class_iou"]["person"] >= person_aim
+        )
+    else:  # the 4 sample photos (3 with people)
+        assert scores.iou[person] >= sample_person_aim
+
+
+def test_the_fast_coco_model_is_unet_coco_at_under_half_its_compute() -> None:
+    from edge_runtime.bundle import locate_model
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    fast = locate_model(models / "unet_coco_fast_int8.tflite").manifest
+    full = locate_model(models / "unet_coco_int8.tflite").manifest
+    assert fast is not None and full is not None and fast.macs and full.macs
+    assert fast.labels == full.labels == list(LABELS) and fast.palette == full.palette
+    assert fast.macs < 0.5 * full.macs
+    assert fast.input.width * fast.input.height < full.input.width * full.input.height
+    assert fast.sparsity is not None and fast.sparsity >= 0.595
