@@ -138,6 +138,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "mean_iou": val["mean_iou"],
                     "images": val.get("images"),
                     "split": val.get("split"),
+                    # a train + val refit: a training score, not a held-out one
+                    "seen_in_training": bool(val.get("seen_in_training")),
+                }
+            selection = ((found.manifest.metrics or {}) if found.manifest else {}).get("selection")
+            if selection and "mean_iou" in selection:
+                entry["manifest_selection"] = {
+                    "mean_iou": selection["mean_iou"],
+                    "run": selection.get("run"),
                 }
             report["models"].append(entry)
             try:

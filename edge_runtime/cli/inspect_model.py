@@ -74,6 +74,16 @@ def _print_scores(split: str, scores: dict[str, Any]) -> None:
     _wrapped("    IoU", per_class)
 
 
+def _split_label(split: str, scores: dict[str, Any]) -> str:
+    """``val``, or what a train + val refit's two val scores are: its own (a training
+    score) and its train-only run's (the honest one)."""
+    if split == "selection":
+        return f"val, train-only run {scores.get('run', '?')}"
+    if scores.get("seen_in_training"):
+        return f"{split} (trained on it)"
+    return split
+
+
 def _wrapped(head: str, items: list[str]) -> None:
     """``items`` joined by commas, as many a line as fit, never split inside one."""
     line = head
@@ -117,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             f"output {m['output']['kind']}"
         )
         for split, scores in (m.get("metrics") or {}).items():
-            _print_scores(split, scores)
+            _print_scores(_split_label(split, scores), scores)
     else:
         print("  manifest: none (a bare .tflite: labels and normalization from flags")
         print("    or defaults)")

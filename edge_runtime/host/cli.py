@@ -114,11 +114,16 @@ def _print_bundle(path: Path) -> None:
 
     m = locate_model(path).manifest
     assert m is not None
-    val = (m.metrics or {}).get("val", {})
-    miou = val.get("mean_iou")
+    metrics = m.metrics or {}
+    miou = metrics.get("val", {}).get("mean_iou")
+    honest = metrics.get("selection", {}).get("mean_iou")
+    seen = metrics.get("val", {}).get("seen_in_training")
     print(
         f"{path}  {path.stat().st_size:,} bytes  sparsity {m.sparsity:.1%}  "
-        f"val mIoU {'-' if miou is None else f'{miou:.4f}'} (device pipeline)"
+        f"val mIoU {'-' if miou is None else f'{miou:.4f}'} (device pipeline"
+        + (", trained on val" if seen else "")
+        + ")"
+        + ("" if honest is None else f"; its train-only run {honest:.4f}")
     )
 
 

@@ -329,6 +329,10 @@ class TrainConfig(_Strict):
     # The final fit: train on train + val for the epochs a train-only run chose, and keep
     # the last epoch (val is no longer held out, so nothing is selected on it).
     include_val: bool = False
+    # With include_val: the train-only run (a config name) that chose the recipe. Its
+    # exported val figures (NAME_VARIANT.json beside the bundles) are this model's honest
+    # ones and go into its manifest as ``metrics.selection``.
+    selected_by: str | None = None
     # Stop after this epoch (frozen-encoder ones counted) while the learning-rate and
     # pruning schedules still span ``epochs``: how a run stopped early is recorded as what
     # it ran, so a rebuild stops at the same point.
@@ -366,6 +370,11 @@ class ExperimentConfig(_Strict):
                 "train.stop_after must be after the frozen-encoder epochs and at most "
                 f"train.epochs ({self.train.freeze_encoder_epochs} < stop_after <= "
                 f"{self.train.epochs})"
+            )
+        if self.train.selected_by is not None and not self.train.include_val:
+            raise ValueError(
+                "train.selected_by names the train-only run a train + val refit comes from: "
+                "set train.include_val: true, or drop it"
             )
         if self.channel_pruning.enabled and self.train.init_from is None:
             raise ValueError(

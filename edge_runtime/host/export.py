@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from edge_runtime.bundle import InputSpec, Manifest, sha256_file, write_manifest
+from edge_runtime.bundle import InputSpec, Manifest, locate_model, sha256_file, write_manifest
 from edge_runtime.host.config import ExperimentConfig
 from edge_runtime.host.inputs import model_input
 from edge_runtime.host.tf_compat import keras, quiet_native_stderr, tf
@@ -160,17 +160,41 @@ def export_bundles(
         write_bundle(data, path, **fields)
         if evaluate_on_val:
             scores = evaluate(Pipeline.open(path), val_pairs)
-            fields["metrics"] = {
-                "val": {
-                    **scores.as_dict(),
-                    "split": str(d.val_images),
-                    "images": len(val_pairs),
-                    "evaluated_with": "device pipeline",
-                }
+            val: dict[str, Any] = {
+                **scores.as_dict(),
+                "split": str(d.val_images),
+                "images": len(val_pairs),
+                "evaluated_with": "device pipeline",
             }
+            fields["metrics"] = {"val": val}
+            if cfg.train.include_val:  # a training score now, not a held-out one
+                val["seen_in_training"] = True
+                selection = selection_metrics(cfg, out_dir, variant)
+                if selection is not None:
+                    fields["metrics"]["selection"] = selection
             write_bundle(data, path, **fields)
         written.append(path)
     return written
+
+
+def selection_metrics(cfg: ExperimentConfig, out_dir: Path, variant: str) -> dict[str, Any] | None:
+    """The val figures of the train-only run that chose a train + val refit's recipe
+    (``train.selected_by``), read from its bundle of the same variant in ``out_dir``;
+    None (with a note) when that bundle is not there."""
+    run = cfg.train.selected_by
+    if run is None:
+        return None
+    path = out_dir / f"{run}_{variant}.tflite"
+    manifest = locate_model(path).manifest if path.exists() else None
+    val = ((manifest.metrics or {}) if manifest else {}).get("val")
+    if val is None:
+        print(
+            f"note: no val figures in {path.with_suffix('.json')} (export {run} there "
+            "first): this refit's manifest has none from its train-only run",
+            flush=True,
+        )
+        return None
+    return {**val, "run": run, "trained_on": "train"}
 
 
 # What a run folder keeps that a reader of the model card wants: the seed's figures, the

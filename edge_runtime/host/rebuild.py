@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from edge_runtime.host.config import ExperimentConfig, configs_root, shipped_config
 
@@ -93,7 +94,11 @@ def finished(stage: Stage, max_epochs: int | None = None) -> bool:
     if not (stage.run / "final.keras").exists() or not saved.exists():
         return False
     cfg = stage.config if max_epochs is None else capped(stage.config, max_epochs)
-    return bool(yaml.safe_load(saved.read_text()) == cfg.model_dump(mode="json"))
+    try:  # read as today's schema: a setting added since takes its default on both sides
+        ran = ExperimentConfig.model_validate(yaml.safe_load(saved.read_text()))
+    except ValidationError:
+        return False
+    return ran.model_dump(mode="json") == cfg.model_dump(mode="json")
 
 
 def rebuild(

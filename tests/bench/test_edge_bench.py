@@ -190,6 +190,15 @@ def test_plot_without_matplotlib_is_refused_before_the_run(
     assert not (tmp_path / "o").exists()  # nothing ran
 
 
+def own_masks(model: Path, frames: list[Path], images: Path, masks: Path) -> None:
+    """Copy ``frames`` into ``images`` with the masks ``model`` itself makes (mIoU 1.0)."""
+    pipe = Pipeline.open(model)
+    for p in frames:
+        shutil.copy(p, images / p.name)
+        label_map = pipe.segment(p.read_bytes(), keep_pixels=SEGMENT_ONLY).label_map
+        Image.fromarray(label_map).save(masks / p.name)
+
+
 def test_a_model_of_other_labels_is_not_scored_on_these_masks(
     zoo_dir: Path, camvid_val: list[Path], tmp_path: Path
 ) -> None:
@@ -209,11 +218,7 @@ def test_a_model_of_other_labels_is_not_scored_on_these_masks(
     )
     second = second.rename(other / "coco_like.tflite")
     second.with_name("unet_uint8_logits.json").rename(other / "coco_like.json")
-    pipe = Pipeline.open(first)
-    for p in camvid_val[:2]:
-        shutil.copy(p, images / p.name)
-        label_map = pipe.segment(p.read_bytes(), keep_pixels=SEGMENT_ONLY).label_map
-        Image.fromarray(label_map).save(masks / p.name)
+    own_masks(first, camvid_val[:2], images, masks)
     out = tmp_path / "out"
     argv = [str(first), str(second), "--threads", "1", "--runs", "2", "--warmup", "0"]
     argv += ["--images", str(images), "--masks", str(masks), "--out", str(out), "--plot"]
@@ -232,5 +237,36 @@ def test_a_model_of_other_labels_is_not_scored_on_these_masks(
     table = lines[head + 2 : head + 2 + len(scored["accuracy"]["per_class_iou"])]
     for row, (name, iou) in zip(table, scored["accuracy"]["per_class_iou"].items(), strict=True):
         assert row == f"| {name} | {'–' if iou is None else f'{iou:.3f}'} |"
+    with Image.open(out / "miou_vs_latency.png") as im:
+        assert im.size[0] > 200
+
+
+def test_a_refit_on_val_is_flagged_and_plotted_at_its_train_only_runs_val(
+    zoo_dir: Path, camvid_val: list[Path], tmp_path: Path
+) -> None:
+    """A model trained on train + val scores on val frames a training score: the report marks
+    it and draws it at the val mIoU of the train-only run that chose its recipe."""
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    val = {"mean_iou": 0.9, "images": 101, "split": "camvid/val", "seen_in_training": True}
+    selection = {"mean_iou": 0.7, "images": 101, "run": "tiny_kd", "trained_on": "train"}
+    model = zoo.bundle(
+        zoo_dir, tmp_path, "unet_uint8_logits", metrics={"val": val, "selection": selection}
+    )
+    own_masks(model, camvid_val[:2], images, masks)
+    out = tmp_path / "out"
+    argv = [str(model), "--threads", "1", "--runs", "2", "--warmup", "0", "--plot"]
+    argv += ["--images", str(images), "--masks", str(masks), "--out", str(out)]
+    assert main([*argv, "--format", "json"]) == 0
+    (entry,) = json.loads((out / "report.json").read_text())["models"]
+    assert entry["manifest_val"]["seen_in_training"] is True
+    assert entry["manifest_selection"] == {"mean_iou": 0.7, "run": "tiny_kd"}
+    md = (out / "report.md").read_text()
+    assert f"| {entry['accuracy']['mean_iou']:.4f}* |" in md
+    assert (
+        "- unet_uint8_logits: * trained on val (a train + val refit): its mIoU on val frames is "
+        "a training score; its train-only run's (tiny_kd): 70.00%" in md
+    )
     with Image.open(out / "miou_vs_latency.png") as im:
         assert im.size[0] > 200

@@ -58,6 +58,26 @@ def test_coco_config_encodes_its_masks_on_first_use(data: Path, tmp_path: Path) 
     assert all(m.parent == tmp_path / "masks" / "val" for _, m in pairs)
 
 
+REFITS = [c for c in CONFIGS if ExperimentConfig.load(c).train.include_val]
+
+
+@pytest.mark.parametrize("path", REFITS, ids=[c.stem for c in REFITS])
+def test_a_refit_is_its_train_only_runs_recipe_on_more_data(path: Path) -> None:
+    """A shipped train + val fit changes nothing of the recipe val chose but the data."""
+    cfg = ExperimentConfig.load(path)
+    assert cfg.train.selected_by is not None
+    chosen = ExperimentConfig.load(path.with_name(f"{cfg.train.selected_by}.yaml"))
+    assert not chosen.train.include_val
+
+    def recipe(c: ExperimentConfig) -> dict:
+        d = c.model_dump(mode="json", exclude={"name", "description"})
+        for key in ("include_val", "selected_by"):
+            d["train"].pop(key)
+        return d
+
+    assert recipe(cfg) == recipe(chosen)
+
+
 CAMVID = (
     "name: x\ndata: {name: d, train_images: a, train_masks: b, val_images: c,"
     " val_masks: d, labels: [a], palette: [[0, 0, 0]]}\n"
@@ -112,6 +132,10 @@ BAD_CONFIGS = [
         r"channel_pruning\.layers\.0\.match: not a regular expression",
     ),
     (CAMVID + "distillation: {teacher: t.keras, weight: 1.5}\n", r"distillation\.weight"),
+    (
+        CAMVID + "train: {selected_by: x_kd}\n",
+        r"train\.selected_by names the train-only run .* set train\.include_val: true",
+    ),
     (CAMVID + "extends: nowhere.yaml\n", "extends nowhere.yaml, which does not exist"),
     (CAMVID + "extends: bad.yaml\n", "extends bad.yaml makes a cycle"),
 ]

@@ -43,20 +43,14 @@ def test_the_trials_cover_every_config() -> None:
 def test_stages_come_dependencies_first() -> None:
     from edge_runtime.host.rebuild import stages
 
-    # The shipped default (v0.6): its dense stage, then itself.
-    assert [s.name for s in stages("unet_mnv2_camvid")] == [
-        "unet_mnv2_camvid_s1",
-        "unet_mnv2_camvid",
-    ]
-    # v0.7: the long dense stage and the teacher, then the model; the fast model reads the
-    # same two as the default's candidate (extends: keeps its references).
+    # v0.7: the long dense stage and the teacher, then the model. The train-only runs that
+    # chose the recipes and the shipped train + val refits read the same two (extends:
+    # keeps their references).
     names = [s.name for s in stages("unet_mnv2_camvid_kd")]
     assert names[-1] == "unet_mnv2_camvid_kd"
     assert set(names) == {"unet_mnv2_camvid_s1_long", "unet_mnv2_camvid_teacher", names[-1]}
-    assert [s.name for s in stages("unet_mnv2_camvid_fast")] == [
-        *names[:-1],
-        "unet_mnv2_camvid_fast",
-    ]
+    for model in ("unet_mnv2_camvid", "unet_mnv2_camvid_fast", "unet_mnv2_camvid_fast_kd"):
+        assert [s.name for s in stages(model)] == [*names[:-1], model]
     assert [s.name for s in stages("unet_camvid")] == ["unet_camvid_s60", "unet_camvid"]
     # Under another runs folder, every reference between stages moves with it.
     moved = stages("unet_camvid", Path("elsewhere"))
@@ -140,8 +134,8 @@ def test_a_missing_stage_input_names_the_command_that_makes_it(
     config = configs_root() / "unet_mnv2_camvid.yaml"
     assert main(["train", str(config), "--epochs", "1"]) == 2
     err = capsys.readouterr().err
-    assert "runs/unet_mnv2_camvid_s1/best.keras" in err
-    assert "edge-host rebuild unet_mnv2_camvid_s1" in err
+    assert "runs/unet_mnv2_camvid_s1_long/best.keras" in err
+    assert "edge-host rebuild unet_mnv2_camvid_s1_long" in err
     assert not Path("runs/unet_mnv2_camvid").exists()  # nothing half-written left behind
 
 
@@ -155,3 +149,24 @@ def test_export_refuses_an_unfinished_run(
     (run / "best.keras").write_bytes(b"")  # an interrupted run's best so far
     assert main(["export", str(configs_root() / "unet_camvid_s60.yaml")]) == 2
     assert "unfinished run: resume it with `edge-host train" in capsys.readouterr().err
+
+
+def test_a_finished_stage_stays_finished_when_a_setting_is_added_later(tmp_path: Path) -> None:
+    """A run recorded before a config setting existed is the same run when the new setting
+    keeps its default; any recorded value that differs makes it another config's run."""
+    import yaml
+
+    from edge_runtime.host.rebuild import finished, stages
+
+    stage = stages("unet_mnv2_camvid_s1_long", tmp_path)[-1]
+    stage.run.mkdir(parents=True)
+    (stage.run / "final.keras").touch()
+    recorded = stage.config.model_dump(mode="json")
+    del recorded["train"]["selected_by"]  # a setting this run's code did not have yet
+    (stage.run / "config.yaml").write_text(yaml.safe_dump(recorded))
+    assert finished(stage)
+    recorded["train"]["epochs"] += 1
+    (stage.run / "config.yaml").write_text(yaml.safe_dump(recorded))
+    assert not finished(stage)
+    (stage.run / "config.yaml").write_text("train: {epochz: 3}\n")  # not a config at all
+    assert not finished(stage)

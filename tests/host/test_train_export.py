@@ -11,6 +11,7 @@ import pytest
 from checks import camvid_data, most_values_per_channel
 from PIL import Image
 
+from edge_runtime.bundle import locate_model
 from edge_runtime.edgetpu_compat import check_model
 from edge_runtime.folders import image_mask_pairs
 from edge_runtime.host.config import ExperimentConfig, LayerSparsity, PruningConfig
@@ -142,8 +143,6 @@ def test_int8_export_is_integer_end_to_end(exported: dict[str, Path]) -> None:
 
 
 def test_manifest_is_complete(exported: dict[str, Path]) -> None:
-    from edge_runtime.bundle import locate_model
-
     m = locate_model(exported["int8"]).manifest
     assert m is not None
     assert m.labels == CAMVID_LABELS and m.ignore_index == 11
@@ -546,11 +545,13 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
     stage = ExperimentConfig.model_validate(
         {
             **dense_cfg.model_dump(mode="json"),
+            "name": "tiny_refit",
             "train": {
                 **base["train"],
                 "epochs": 2,
                 "init_from": str(tmp_path / "dense/best.keras"),
                 "include_val": True,
+                "selected_by": dense_cfg.name,  # stands in for its train-only run
             },
             "channel_pruning": {"enabled": True, "keep": 0.5, "calibration_images": 2},
             "distillation": {
@@ -582,10 +583,16 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
     )
     again = load_model(train(later, tmp_path / "later", verbose=0))
     assert model_macs(again) == plan["macs_after"]
-    (int8,) = export_bundles(
-        stage, pruned, tmp_path / "m", variants=["int8"], calibration=2, evaluate_on_val=False
-    )
+    # The refit's manifest: its val score flagged as a training score, and the val figures
+    # of the train-only run that chose it, read from that run's bundle beside it.
+    (chosen,) = export_bundles(dense_cfg, dense, tmp_path / "m", variants=["int8"], calibration=2)
+    (int8,) = export_bundles(stage, pruned, tmp_path / "m", variants=["int8"], calibration=2)
     assert read_graph(int8).macs == plan["macs_after"]
+    refit, train_only = locate_model(int8).manifest, locate_model(chosen).manifest
+    assert refit is not None and refit.metrics and train_only is not None and train_only.metrics
+    honest = train_only.metrics["val"]
+    assert refit.metrics["val"]["seen_in_training"] is True and "seen_in_training" not in honest
+    assert refit.metrics["selection"] == {**honest, "run": dense_cfg.name, "trained_on": "train"}
 
 
 def test_a_stage_stopped_early_keeps_the_full_schedules_and_finishes(
