@@ -111,12 +111,27 @@ def rebuild(
     variants: Sequence[str] = ("float32", "dynamic", "int8"),
 ) -> list[Path]:
     """Train every unfinished stage of ``name`` in order, then export ``name``'s bundles
-    into ``out`` (each evaluated on val through the device pipeline); returns them."""
+    into ``out`` (each evaluated on val through the device pipeline); returns them.
+
+    A train + val refit (``train.selected_by``) is rebuilt after the train-only run that
+    chose its recipe, when that run's bundles are not in ``out`` yet: its val figures are
+    the refit's honest ones (``metrics.selection``). Its bundles are returned first."""
     from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import copy_training_record, export_bundles
     from edge_runtime.host.train import train
 
     plan = stages(name, runs)
+    chosen_by = plan[-1].config.train.selected_by
+    written: list[Path] = []
+    if (
+        out is not None
+        and chosen_by is not None
+        and not all((out / f"{chosen_by}_{v}.tflite").exists() for v in variants)
+    ):
+        print(f"== {name} is a refit: first {chosen_by}, the run that chose it", flush=True)
+        written = rebuild(
+            chosen_by, runs=runs, out=out, max_epochs=max_epochs, verbose=verbose, variants=variants
+        )
     for i, stage in enumerate(plan, 1):
         head = f"== stage {i}/{len(plan)} {stage.name}"
         if finished(stage, max_epochs):
@@ -136,7 +151,7 @@ def rebuild(
     print(f"== {last.name}: export to {out}", flush=True)
     paths = export_bundles(last.config, load_model(last.run / "best.keras"), out, variants=variants)
     copy_training_record(last.run, out / f"{last.name}_training")
-    return paths
+    return [*written, *paths]
 
 
 def remove_unfinished(run: Path) -> bool:
