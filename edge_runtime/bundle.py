@@ -86,6 +86,15 @@ class Manifest(_Frozen):
                 raise ValueError(f"palette colour {rgb} is outside 0..255")
         return v
 
+    def honest_val(self) -> tuple[dict[str, Any], bool]:
+        """The val scores to report and whether they are a train-only run's: a train + val
+        refit's own val score is a training score, so its ``metrics.selection`` stands in.
+        Empty when the manifest has no val scores."""
+        m = self.metrics or {}
+        if m.get("val", {}).get("seen_in_training") and "selection" in m:
+            return m["selection"], True
+        return m.get("val", {}), False
+
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
         if len(self.palette) != len(self.labels):

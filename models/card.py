@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from edge_runtime.bench.model_bench import gzip_bytes
-from edge_runtime.bundle import locate_model
+from edge_runtime.bundle import Manifest, locate_model
 from edge_runtime.defaults import PACKAGE_MODELS
 
 
@@ -24,13 +24,10 @@ def bundle(prefix: str, variant: str) -> Path:
     return packaged if not path.exists() and packaged.exists() else path
 
 
-def honest_val(metrics: dict | None) -> tuple[float, str]:
-    """The val mIoU to report and its mark: a train + val refit's is its train-only run's
-    (``metrics.selection``, marked †), since its own val score is a training score."""
-    m = metrics or {}
-    if m.get("val", {}).get("seen_in_training") and "selection" in m:
-        return float(m["selection"]["mean_iou"]), "†"
-    return float(m["val"]["mean_iou"]), ""
+def honest_val(m: Manifest) -> tuple[float, str]:
+    """The val mIoU to report, marked † when it is a train + val refit's train-only run's."""
+    scores, refit = m.honest_val()
+    return float(scores["mean_iou"]), "†" if refit else ""
 
 
 def summary(prefixes: list[str]) -> None:
@@ -44,12 +41,12 @@ def summary(prefixes: list[str]) -> None:
         f32, i8 = bundle(prefix, "float32"), bundle(prefix, "int8")
         mi = locate_model(i8).manifest
         assert mi is not None
-        b, mark = honest_val(mi.metrics)
+        b, mark = honest_val(mi)
         refits = refits or bool(mark)
         gz = gzip_bytes(i8.read_bytes())
         # an INT8-only model (its float32 file not kept in models/): "–" for the float columns
         mf = locate_model(f32).manifest if f32.exists() else None
-        a = honest_val(mf.metrics)[0] if mf is not None else None
+        a = honest_val(mf)[0] if mf is not None else None
         f32_cells = (
             (
                 f"{f32.stat().st_size / 1e6:.2f} MB",
@@ -96,8 +93,8 @@ def main() -> None:
                 f"{val.get('pixel_accuracy', float('nan')):.4f} |"
             )
             per_class[variant] = val.get("per_class_iou", {})
-            selection = (m.metrics or {}).get("selection")
-            if val.get("seen_in_training") and selection:
+            selection, refit = m.honest_val()
+            if refit:
                 rows[-1] = rows[-1].replace(f"| {variant} |", f"| {variant}, trained on val |")
                 rows.append(
                     f"| {variant}, train-only run ({selection['run']}) | | | | | | "

@@ -131,3 +131,17 @@ def test_channels_parse_one_or_three_values() -> None:
 def test_default_palette_is_pascal_voc() -> None:
     assert default_palette(4) == [(0, 0, 0), (128, 0, 0), (0, 128, 0), (128, 128, 0)]
     assert len(set(default_palette(256))) == 256
+
+
+def test_a_refits_honest_val_is_its_train_only_runs(zoo_dir: Path) -> None:
+    model = zoo_dir / "unet_uint8_logits.tflite"
+    held_out, seen = {"mean_iou": 0.7}, {"mean_iou": 0.75, "seen_in_training": True}
+    chosen = {"mean_iou": 0.7, "run": "x_kd"}
+
+    def honest(metrics: object) -> tuple[dict, bool]:
+        return Manifest.model_validate(manifest_doc(model, metrics=metrics)).honest_val()
+
+    assert honest({"val": held_out}) == (held_out, False)
+    assert honest({"val": seen, "selection": chosen}) == (chosen, True)
+    assert honest({"val": seen}) == (seen, False)  # its train-only run not exported: own only
+    assert honest(None) == ({}, False)

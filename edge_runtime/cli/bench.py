@@ -141,11 +141,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     # a train + val refit: a training score, not a held-out one
                     "seen_in_training": bool(val.get("seen_in_training")),
                 }
-            selection = ((found.manifest.metrics or {}) if found.manifest else {}).get("selection")
-            if selection and "mean_iou" in selection:
+            honest, refit = found.manifest.honest_val() if found.manifest else ({}, False)
+            if refit and "mean_iou" in honest:
                 entry["manifest_selection"] = {
-                    "mean_iou": selection["mean_iou"],
-                    "run": selection.get("run"),
+                    "mean_iou": honest["mean_iou"],
+                    "run": honest.get("run"),
                 }
             report["models"].append(entry)
             try:

@@ -114,16 +114,12 @@ def _print_bundle(path: Path) -> None:
 
     m = locate_model(path).manifest
     assert m is not None
-    metrics = m.metrics or {}
-    miou = metrics.get("val", {}).get("mean_iou")
-    honest = metrics.get("selection", {}).get("mean_iou")
-    seen = metrics.get("val", {}).get("seen_in_training")
+    miou = (m.metrics or {}).get("val", {}).get("mean_iou")
+    honest, refit = m.honest_val()
     print(
         f"{path}  {path.stat().st_size:,} bytes  sparsity {m.sparsity:.1%}  "
         f"val mIoU {'-' if miou is None else f'{miou:.4f}'} (device pipeline"
-        + (", trained on val" if seen else "")
-        + ")"
-        + ("" if honest is None else f"; its train-only run {honest:.4f}")
+        + (f", trained on val); its train-only run {honest['mean_iou']:.4f}" if refit else ")")
     )
 
 
