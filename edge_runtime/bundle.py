@@ -88,11 +88,11 @@ class Manifest(_Frozen):
 
     def honest_val(self) -> tuple[dict[str, Any], bool]:
         """The val scores to report and whether they are a train-only run's: a train + val
-        refit's own val score is a training score, so its ``metrics.selection`` stands in.
+        refit's own val score is a training score, so its ``metrics.train_only`` stands in.
         Empty when the manifest has no val scores."""
         m = self.metrics or {}
-        if m.get("val", {}).get("seen_in_training") and "selection" in m:
-            return m["selection"], True
+        if m.get("val", {}).get("seen_in_training") and "train_only" in m:
+            return m["train_only"], True
         return m.get("val", {}), False
 
     @model_validator(mode="after")

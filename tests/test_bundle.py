@@ -142,6 +142,6 @@ def test_a_refits_honest_val_is_its_train_only_runs(zoo_dir: Path) -> None:
         return Manifest.model_validate(manifest_doc(model, metrics=metrics)).honest_val()
 
     assert honest({"val": held_out}) == (held_out, False)
-    assert honest({"val": seen, "selection": chosen}) == (chosen, True)
+    assert honest({"val": seen, "train_only": chosen}) == (chosen, True)
     assert honest({"val": seen}) == (seen, False)  # its train-only run not exported: own only
     assert honest(None) == ({}, False)

@@ -45,11 +45,11 @@ def test_every_shipped_bundle_is_what_its_manifest_says(model: Path) -> None:
     assert 0.0 < manifest.metrics["val"]["mean_iou"] <= 1.0
     train = manifest.training["config"]["train"]
     if manifest.metrics["val"].get("seen_in_training"):  # a train + val refit
-        selection = manifest.metrics["selection"]  # the honest figures: its train-only run's
+        selection = manifest.metrics["train_only"]  # the honest figures: its train-only run's
         assert train["include_val"] and selection["run"] == train["selected_by"]
         assert 0.0 < selection["mean_iou"] <= 1.0 and selection["trained_on"] == "train"
     else:
-        assert not train.get("include_val") and "selection" not in manifest.metrics
+        assert not train.get("include_val") and "train_only" not in manifest.metrics
     if model.stem.endswith("_int8"):  # full-integer: int8 kernels, uint8 I/O, all on the TPU
         assert {t.type_name for t, _ in graph.kernel_tensors()} == {"INT8"}
         assert graph.tensors[graph.inputs[0]].type_name == "UINT8"
@@ -82,7 +82,7 @@ def val_miou(model: Path, *, own: bool = False) -> float:
     manifest = locate_model(model).manifest
     assert manifest is not None and manifest.metrics is not None
     refit = manifest.metrics["val"].get("seen_in_training")
-    return float(manifest.metrics["selection" if refit and not own else "val"]["mean_iou"])
+    return float(manifest.metrics["train_only" if refit and not own else "val"]["mean_iou"])
 
 
 def test_default_model_beats_the_seed_unet_at_no_more_compute(default_model: Path) -> None:

@@ -119,7 +119,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         line = accuracy_vs_manifest(m)
         if line:
             lines.append(f"- {m['name']}: {line}")
-        sel = m.get("manifest_selection")
+        sel = m.get("manifest_train_only")
         if _seen_val(m):
             honest = f"; its train-only run's ({sel['run']}): {sel['mean_iou']:.2%}" if sel else ""
             lines.append(
@@ -165,8 +165,8 @@ def _miou(model: dict[str, Any]) -> tuple[float, bool] | None:
     """The mIoU to plot a model at, and whether it was measured in this run: a model not
     scored on these masks (another data set) stands at its export's val mIoU, a train +
     val refit at its train-only run's (its own val score is a training score)."""
-    if model.get("manifest_selection"):  # written for refits only
-        return float(model["manifest_selection"]["mean_iou"]), False
+    if model.get("manifest_train_only"):  # written for refits only
+        return float(model["manifest_train_only"]["mean_iou"]), False
     if model.get("accuracy"):
         return float(model["accuracy"]["mean_iou"]), True
     if model.get("accuracy_skipped") and model.get("manifest_val"):

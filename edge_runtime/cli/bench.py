@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 }
             honest, refit = found.manifest.honest_val() if found.manifest else ({}, False)
             if refit and "mean_iou" in honest:
-                entry["manifest_selection"] = {
+                entry["manifest_train_only"] = {
                     "mean_iou": honest["mean_iou"],
                     "run": honest.get("run"),
                 }

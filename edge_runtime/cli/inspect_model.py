@@ -77,7 +77,7 @@ def _print_scores(split: str, scores: dict[str, Any]) -> None:
 def _split_label(split: str, scores: dict[str, Any]) -> str:
     """``val``, or what a train + val refit's two val scores are: its own (a training
     score) and its train-only run's (the honest one)."""
-    if split == "selection":
+    if split == "train_only":
         return f"val, train-only run {scores.get('run', '?')}"
     if scores.get("seen_in_training"):
         return f"{split} (trained on it)"

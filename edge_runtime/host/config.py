@@ -331,7 +331,7 @@ class TrainConfig(_Strict):
     include_val: bool = False
     # With include_val: the train-only run (a config name) that chose the recipe. Its
     # exported val figures (NAME_VARIANT.json beside the bundles) are this model's honest
-    # ones and go into its manifest as ``metrics.selection``.
+    # ones and go into its manifest as ``metrics.train_only``.
     selected_by: str | None = None
     # Stop after this epoch (frozen-encoder ones counted) while the learning-rate and
     # pruning schedules still span ``epochs``: how a run stopped early is recorded as what

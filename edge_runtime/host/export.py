@@ -169,15 +169,15 @@ def export_bundles(
             fields["metrics"] = {"val": val}
             if cfg.train.include_val:  # a training score now, not a held-out one
                 val["seen_in_training"] = True
-                selection = selection_metrics(cfg, out_dir, variant)
-                if selection is not None:
-                    fields["metrics"]["selection"] = selection
+                train_only = train_only_metrics(cfg, out_dir, variant)
+                if train_only is not None:
+                    fields["metrics"]["train_only"] = train_only
             write_bundle(data, path, **fields)
         written.append(path)
     return written
 
 
-def selection_metrics(cfg: ExperimentConfig, out_dir: Path, variant: str) -> dict[str, Any] | None:
+def train_only_metrics(cfg: ExperimentConfig, out_dir: Path, variant: str) -> dict[str, Any] | None:
     """The val figures of the train-only run that chose a train + val refit's recipe
     (``train.selected_by``), read from its bundle of the same variant in ``out_dir``;
     None (with a note) when that bundle is not there."""

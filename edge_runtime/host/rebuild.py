@@ -115,7 +115,7 @@ def rebuild(
 
     A train + val refit (``train.selected_by``) is rebuilt after the train-only run that
     chose its recipe, when that run's bundles are not in ``out`` yet: its val figures are
-    the refit's honest ones (``metrics.selection``). Its bundles are returned first."""
+    the refit's honest ones (``metrics.train_only``). Its bundles are returned first."""
     from edge_runtime.host.builders import load_model
     from edge_runtime.host.export import copy_training_record, export_bundles
     from edge_runtime.host.train import train

@@ -252,7 +252,7 @@ def test_a_refit_on_val_is_flagged_and_plotted_at_its_train_only_runs_val(
     val = {"mean_iou": 0.9, "images": 101, "split": "camvid/val", "seen_in_training": True}
     selection = {"mean_iou": 0.7, "images": 101, "run": "tiny_kd", "trained_on": "train"}
     model = zoo.bundle(
-        zoo_dir, tmp_path, "unet_uint8_logits", metrics={"val": val, "selection": selection}
+        zoo_dir, tmp_path, "unet_uint8_logits", metrics={"val": val, "train_only": selection}
     )
     own_masks(model, camvid_val[:2], images, masks)
     out = tmp_path / "out"
@@ -261,7 +261,7 @@ def test_a_refit_on_val_is_flagged_and_plotted_at_its_train_only_runs_val(
     assert main([*argv, "--format", "json"]) == 0
     (entry,) = json.loads((out / "report.json").read_text())["models"]
     assert entry["manifest_val"]["seen_in_training"] is True
-    assert entry["manifest_selection"] == {"mean_iou": 0.7, "run": "tiny_kd"}
+    assert entry["manifest_train_only"] == {"mean_iou": 0.7, "run": "tiny_kd"}
     md = (out / "report.md").read_text()
     assert f"| {entry['accuracy']['mean_iou']:.4f}* |" in md
     assert (

@@ -108,7 +108,7 @@ def test_inspect_prints_the_manifest_metrics_readably(default_model: Path) -> No
     assert metrics["val"]["seen_in_training"] is True
     own = next(line for line in lines if line.strip().startswith("val (trained on it): mIoU"))
     assert f"mIoU {metrics['val']['mean_iou']:.2%}" in own
-    run = metrics["selection"]["run"]
+    run = metrics["train_only"]["run"]
     val = next(line for line in lines if line.strip().startswith(f"val, train-only run {run}:"))
     assert "pixel accuracy" in val and "{" not in proc.stdout
     assert any(line.strip().startswith("IoU ") for line in lines)
@@ -116,6 +116,6 @@ def test_inspect_prints_the_manifest_metrics_readably(default_model: Path) -> No
     assert all(len(line) <= 80 for line in lines[1:]), lines
     # One parameter count: the manifest's, as /v1/models gives it; mIoU as the card has it.
     assert f"params {manifest['params']:,}" in proc.stdout
-    assert f"mIoU {metrics['selection']['mean_iou']:.2%}" in val
+    assert f"mIoU {metrics['train_only']['mean_iou']:.2%}" in val
     # LiteRT's "Created TensorFlow Lite XNNPACK delegate" INFO line is not shown.
     assert "XNNPACK" not in proc.stderr and proc.stderr.strip() == ""

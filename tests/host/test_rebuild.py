@@ -136,7 +136,7 @@ def test_every_config_rebuilds_for_one_epoch_on_the_samples(
         refit = locate_model(bundle).manifest
         assert chosen is not None and chosen.metrics and refit is not None and refit.metrics
         assert refit.metrics["val"]["seen_in_training"] is True
-        assert refit.metrics["selection"]["mean_iou"] == chosen.metrics["val"]["mean_iou"]
+        assert refit.metrics["train_only"]["mean_iou"] == chosen.metrics["val"]["mean_iou"]
     kind = "coco/val2017" if "coco" in name else "camvid/val"
     image = sorted((SAMPLES / kind).iterdir())[0]
     seg = pipe.segment(image.read_bytes())

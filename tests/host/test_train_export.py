@@ -592,7 +592,7 @@ def test_channel_pruned_distilled_stage_on_train_and_val(data: Path, tmp_path: P
     assert refit is not None and refit.metrics and train_only is not None and train_only.metrics
     honest = train_only.metrics["val"]
     assert refit.metrics["val"]["seen_in_training"] is True and "seen_in_training" not in honest
-    assert refit.metrics["selection"] == {**honest, "run": dense_cfg.name, "trained_on": "train"}
+    assert refit.metrics["train_only"] == {**honest, "run": dense_cfg.name, "trained_on": "train"}
 
 
 def test_a_stage_stopped_early_keeps_the_full_schedules_and_finishes(
