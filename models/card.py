@@ -93,14 +93,14 @@ def main() -> None:
                 f"{val.get('pixel_accuracy', float('nan')):.4f} |"
             )
             per_class[variant] = val.get("per_class_iou", {})
-            selection, refit = m.honest_val()
+            train_only, refit = m.honest_val()
             if refit:
                 rows[-1] = rows[-1].replace(f"| {variant} |", f"| {variant}, trained on val |")
                 rows.append(
-                    f"| {variant}, train-only run ({selection['run']}) | | | | | | "
-                    f"{selection['mean_iou']:.4f} | {selection['pixel_accuracy']:.4f} |"
+                    f"| {variant}, train-only run ({train_only['run']}) | | | | | | "
+                    f"{train_only['mean_iou']:.4f} | {train_only['pixel_accuracy']:.4f} |"
                 )
-                per_class[f"{variant} ({selection['run']})"] = selection.get("per_class_iou", {})
+                per_class[f"{variant} ({train_only['run']})"] = train_only.get("per_class_iou", {})
         print(f"### {Path(prefix).name}\n")
         print("| variant | size | gzip | params | MACs | zero weights | val mIoU | pixel acc |")
         print("|---|---|---|---|---|---|---|---|")
